@@ -1,0 +1,93 @@
+//! Runs one monitoring pass outside Lambda and prints a table and the JSON report.
+//!
+//! Usage: ipam-monitor-local [--event FILE] [--json]
+//! Settings come from the same environment variables as the Lambda function;
+//! AWS_ENDPOINT_URL points it at the local emulator.
+
+use ipam_monitor::config::Config;
+use ipam_monitor::handler::{App, HandlerError};
+use ipam_monitor::source::ec2::Ec2Source;
+use serde_json::Value;
+use std::process::ExitCode;
+
+struct Args {
+    event: Option<String>,
+    json_only: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        event: None,
+        json_only: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--event" => args.event = Some(it.next().ok_or("--event needs a file path")?),
+            "--json" => args.json_only = true,
+            "-h" | "--help" => {
+                return Err("usage: ipam-monitor-local [--event FILE] [--json]".into())
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; usage: ipam-monitor-local [--event FILE] [--json]"
+                ))
+            }
+        }
+    }
+    Ok(args)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    ipam_monitor::telemetry::init(false);
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(64);
+        }
+    };
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::from(78);
+        }
+    };
+    let payload: Value = match &args.event {
+        None => Value::Null,
+        Some(path) => match std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("cannot read event file {path}: {e}");
+                return ExitCode::from(66);
+            }
+        },
+    };
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let app = App {
+        source: Ec2Source::new(&sdk),
+        config,
+    };
+    let run_id = format!("local-{}", uuid::Uuid::new_v4());
+    let (report, code) = match app.run(&payload, run_id).await {
+        Ok(report) => (report, ExitCode::SUCCESS),
+        Err(HandlerError::Incomplete { report, .. }) => (*report, ExitCode::from(2)),
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(65);
+        }
+    };
+    if !args.json_only {
+        println!("{}", ipam_monitor::table::render(&report));
+    }
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&report).expect("report serializes")
+    );
+    code
+}

@@ -1,0 +1,381 @@
+//! The usage calculator: pure and synchronous, no I/O, no clock, no SDK.
+//! Turns an [`Inventory`] into report records, overlap groups and counts.
+
+use crate::cidr::{self, Family};
+use crate::inventory::{name_tag, Inventory, Subnet, Vpc};
+use crate::report::{
+    round_percent, AddressUsage, AppliedThresholds, BlockUsage, Measure, OverlapGroup,
+    OverlapMember, ResourceRecord, ResourceType, Summary, Unit,
+};
+use crate::thresholds::{Status, ThresholdSource, Thresholds};
+use ipnet::IpNet;
+use std::collections::{HashMap, HashSet};
+
+/// Addresses AWS keeps in every subnet: network, router, DNS, future use, broadcast.
+pub const AWS_RESERVED_PER_SUBNET: u128 = 5;
+
+/// Addresses in one /64, the unit IPv6 figures are reported in.
+const SLASH64: u128 = 1u128 << 64;
+
+pub struct Calculated {
+    pub resources: Vec<ResourceRecord>,
+    pub overlaps: Vec<OverlapGroup>,
+    pub summary: Summary,
+}
+
+pub fn calculate(inv: &Inventory, thresholds: &Thresholds, source: ThresholdSource) -> Calculated {
+    let vpcs = dedup(&inv.vpcs, |v| (&v.region, &v.id));
+    let subnets = dedup(&inv.subnets, |s| (&s.region, &s.id));
+
+    let mut by_vpc: HashMap<(&str, &str), Vec<&Subnet>> = HashMap::new();
+    for s in &subnets {
+        by_vpc
+            .entry((s.region.as_str(), s.vpc_id.as_str()))
+            .or_default()
+            .push(s);
+    }
+
+    let mut resources: Vec<ResourceRecord> = Vec::with_capacity(vpcs.len() + subnets.len());
+    for vpc in &vpcs {
+        let members = by_vpc
+            .get(&(vpc.region.as_str(), vpc.id.as_str()))
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        resources.push(vpc_record(vpc, members, thresholds, source));
+    }
+    for s in &subnets {
+        resources.push(subnet_record(s, thresholds, source));
+    }
+    sort_worst_first(&mut resources);
+
+    let overlaps = find_overlaps(&vpcs);
+    let summary = summarize(&resources, overlaps.len());
+    Calculated {
+        resources,
+        overlaps,
+        summary,
+    }
+}
+
+/// Keeps the first of each key: a shared subnet or VPC is seen from every account it is
+/// shared with, and must be counted once.
+fn dedup<'a, T, K: std::hash::Hash + Eq + 'a>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<&'a T> {
+    let mut seen = HashSet::new();
+    items.iter().filter(|i| seen.insert(key(i))).collect()
+}
+
+fn applied(t: &Thresholds, source: ThresholdSource) -> AppliedThresholds {
+    AppliedThresholds {
+        warning_percent: t.warning_percent,
+        critical_percent: t.critical_percent,
+        min_free_addresses: t.min_free_addresses,
+        source,
+    }
+}
+
+fn percent(used: u128, total: u128) -> Option<f64> {
+    (total > 0).then(|| round_percent(cidr::ratio(used, total) * 100.0))
+}
+
+fn subnet_record(s: &Subnet, base: &Thresholds, source: ThresholdSource) -> ResourceRecord {
+    let (t, source, tag_warning) = base.with_tags(source, &s.tags);
+    let mut warnings = s.warnings.clone();
+    warnings.extend(tag_warning);
+
+    let mut cidrs: Vec<IpNet> = s.ipv4_cidr.into_iter().collect();
+    cidrs.extend(&s.ipv6_cidrs);
+
+    let mut rec = ResourceRecord {
+        resource_type: ResourceType::Subnet,
+        resource_id: s.id.clone(),
+        name: name_tag(&s.tags).map(str::to_owned),
+        account_id: s.account_id.clone(),
+        region: s.region.clone(),
+        vpc_id: Some(s.vpc_id.clone()),
+        availability_zone: Some(s.availability_zone.clone()).filter(|z| !z.is_empty()),
+        cidrs,
+        address_family: Family::Ipv4,
+        managed: None,
+        measure: Measure::None,
+        unit: Unit::Address,
+        total: 0,
+        usable: 0,
+        used: 0,
+        free: 0,
+        utilization_percent: None,
+        status: Status::Ok,
+        thresholds: applied(&t, source),
+        largest_free_block: None,
+        free_blocks: Vec::new(),
+        cidr_blocks: Vec::new(),
+        address_usage: None,
+        warnings,
+    };
+
+    let Some(net) = s.ipv4_cidr else {
+        // IPv6-only (or unreadable) subnet: AWS reports no address usage for IPv6.
+        if !s.ipv6_cidrs.is_empty() {
+            rec.address_family = Family::Ipv6;
+            rec.unit = Unit::Slash64;
+            rec.total = s.ipv6_cidrs.iter().map(|n| cidr::size(n) / SLASH64).sum();
+            rec.usable = rec.total;
+        }
+        return rec;
+    };
+
+    let total = cidr::size(&net);
+    let usable = total.saturating_sub(AWS_RESERVED_PER_SUBNET);
+    rec.total = total;
+    rec.usable = usable;
+    let Some(available) = checked_available(s.available_ips, usable, &mut rec.warnings) else {
+        return rec;
+    };
+    rec.measure = Measure::Addresses;
+    rec.free = available;
+    rec.used = usable - available;
+    rec.utilization_percent = percent(rec.used, usable);
+    rec.status = t.status(rec.used, usable, Some(available));
+    rec
+}
+
+/// AWS's `AvailableIpAddressCount`, made safe to compute with. Out-of-range values are
+/// clamped and explained in `warnings` rather than trusted or dropped.
+fn checked_available(raw: Option<i64>, usable: u128, warnings: &mut Vec<String>) -> Option<u128> {
+    let Some(raw) = raw else {
+        warnings.push("AWS returned no AvailableIpAddressCount; usage not computed".into());
+        return None;
+    };
+    if raw < 0 {
+        warnings.push(format!(
+            "AvailableIpAddressCount {raw} is negative; counted as 0 free (subnet full)"
+        ));
+        return Some(0);
+    }
+    let raw = raw as u128;
+    if raw > usable {
+        warnings.push(format!(
+            "AvailableIpAddressCount {raw} exceeds the {usable} usable addresses; counted as {usable}"
+        ));
+        return Some(usable);
+    }
+    Some(raw)
+}
+
+fn vpc_record(
+    vpc: &Vpc,
+    subnets: &[&Subnet],
+    base: &Thresholds,
+    source: ThresholdSource,
+) -> ResourceRecord {
+    let (t, source, tag_warning) = base.with_tags(source, &vpc.tags);
+    let mut warnings = vpc.warnings.clone();
+    warnings.extend(tag_warning);
+
+    let v4_subnets: Vec<IpNet> = subnets.iter().filter_map(|s| s.ipv4_cidr).collect();
+    let v6_subnets: Vec<IpNet> = subnets
+        .iter()
+        .flat_map(|s| s.ipv6_cidrs.iter().copied())
+        .collect();
+
+    let mut blocks = Vec::new();
+    let mut free_blocks = Vec::new();
+    let (mut total, mut allocated) = (0u128, 0u128);
+    for block in &vpc.ipv4_blocks {
+        let usage = block_usage(block, &v4_subnets, &mut free_blocks);
+        total += usage.total;
+        allocated += usage.allocated;
+        blocks.push(usage);
+    }
+    // Subnets outside every IPv4 block would mean the inventory is inconsistent.
+    for s in subnets {
+        if let Some(net) = s.ipv4_cidr {
+            if !vpc.ipv4_blocks.iter().any(|b| cidr::contains(b, &net)) {
+                warnings.push(format!(
+                    "subnet {} ({net}) lies outside the VPC's IPv4 CIDR blocks",
+                    s.id
+                ));
+            }
+        }
+    }
+
+    let mut status = t.status(allocated, total, Some(total - allocated));
+    for block in &vpc.ipv6_blocks {
+        let mut ignored = Vec::new();
+        let usage = block_usage(block, &v6_subnets, &mut ignored);
+        status = status.max(t.status(usage.allocated, usage.total, None));
+        blocks.push(usage);
+    }
+
+    let address_usage = subnet_address_usage(subnets);
+    let mut cidrs = vpc.ipv4_blocks.clone();
+    cidrs.extend(&vpc.ipv6_blocks);
+    ResourceRecord {
+        resource_type: ResourceType::Vpc,
+        resource_id: vpc.id.clone(),
+        name: name_tag(&vpc.tags).map(str::to_owned),
+        account_id: vpc.account_id.clone(),
+        region: vpc.region.clone(),
+        vpc_id: Some(vpc.id.clone()),
+        availability_zone: None,
+        cidrs,
+        address_family: Family::Ipv4,
+        managed: None,
+        measure: Measure::Allocation,
+        unit: Unit::Address,
+        total,
+        usable: total,
+        used: allocated,
+        free: total - allocated,
+        utilization_percent: percent(allocated, total),
+        status,
+        thresholds: applied(&t, source),
+        largest_free_block: cidr::largest(&free_blocks),
+        free_blocks,
+        cidr_blocks: blocks,
+        address_usage: Some(address_usage),
+        warnings,
+    }
+}
+
+/// Allocation of one CIDR block by the children inside it; appends its free blocks.
+fn block_usage(block: &IpNet, children: &[IpNet], free_out: &mut Vec<IpNet>) -> BlockUsage {
+    let family = Family::of(block);
+    let inside: Vec<&IpNet> = children
+        .iter()
+        .filter(|c| cidr::contains(block, c))
+        .collect();
+    let total = cidr::size(block);
+    let allocated = cidr::covered_size(inside.iter().copied());
+    let free = cidr::free_blocks(block, inside.iter().copied());
+    let largest = cidr::largest(&free);
+    free_out.extend(free);
+    let (unit, div) = match family {
+        Family::Ipv4 => (Unit::Address, 1),
+        Family::Ipv6 => (Unit::Slash64, SLASH64),
+    };
+    BlockUsage {
+        cidr: *block,
+        address_family: family,
+        unit,
+        total: total / div,
+        allocated: allocated / div,
+        free: (total - allocated) / div,
+        allocation_percent: round_percent(cidr::ratio(allocated, total) * 100.0),
+        largest_free_block: largest,
+    }
+}
+
+fn subnet_address_usage(subnets: &[&Subnet]) -> AddressUsage {
+    let (mut usable, mut used) = (0u128, 0u128);
+    for s in subnets {
+        let Some(net) = s.ipv4_cidr else { continue };
+        let u = cidr::size(&net).saturating_sub(AWS_RESERVED_PER_SUBNET);
+        let mut ignored = Vec::new();
+        if let Some(avail) = checked_available(s.available_ips, u, &mut ignored) {
+            usable += u;
+            used += u - avail;
+        }
+    }
+    AddressUsage {
+        usable,
+        used,
+        free: usable - used,
+        utilization_percent: percent(used, usable),
+    }
+}
+
+/// Groups VPC CIDR blocks that share addresses across VPCs, accounts and regions.
+/// CIDRs are prefix-aligned, so blocks sorted by start (outermost first) form groups
+/// of consecutive items: O(n log n) and linear output even when thousands of default
+/// VPCs share 172.31.0.0/16.
+pub fn find_overlaps(vpcs: &[&Vpc]) -> Vec<OverlapGroup> {
+    let mut items: Vec<(Family, u128, u128, IpNet, &Vpc)> = vpcs
+        .iter()
+        .flat_map(|v| {
+            v.ipv4_blocks
+                .iter()
+                .chain(&v.ipv6_blocks)
+                .map(move |b| (b, *v))
+        })
+        .map(|(b, v)| {
+            let (s, e) = cidr::bounds(b);
+            (Family::of(b), s, e, *b, v)
+        })
+        .collect();
+    items.sort_by(|a, b| {
+        (a.0, a.1, std::cmp::Reverse(a.2)).cmp(&(b.0, b.1, std::cmp::Reverse(b.2)))
+    });
+
+    let mut groups = Vec::new();
+    let mut i = 0;
+    while i < items.len() {
+        let (family, _, end, outer, _) = items[i];
+        let mut j = i + 1;
+        while j < items.len() && items[j].0 == family && items[j].1 <= end {
+            j += 1;
+        }
+        let group = &items[i..j];
+        let distinct_vpcs: HashSet<(&str, &str)> = group
+            .iter()
+            .map(|g| (g.4.region.as_str(), g.4.id.as_str()))
+            .collect();
+        if distinct_vpcs.len() > 1 {
+            groups.push(OverlapGroup {
+                cidr: outer,
+                members: group
+                    .iter()
+                    .map(|g| OverlapMember {
+                        resource_id: g.4.id.clone(),
+                        account_id: g.4.account_id.clone(),
+                        region: g.4.region.clone(),
+                        cidr: g.3,
+                    })
+                    .collect(),
+            });
+        }
+        i = j;
+    }
+    groups
+}
+
+fn sort_worst_first(resources: &mut [ResourceRecord]) {
+    resources.sort_by(|a, b| {
+        b.status
+            .cmp(&a.status)
+            .then_with(|| {
+                let (ua, ub) = (
+                    a.utilization_percent.unwrap_or(-1.0),
+                    b.utilization_percent.unwrap_or(-1.0),
+                );
+                ub.total_cmp(&ua)
+            })
+            .then_with(|| a.resource_id.cmp(&b.resource_id))
+    });
+}
+
+fn summarize(resources: &[ResourceRecord], overlap_groups: usize) -> Summary {
+    let mut s = Summary {
+        resources: resources.len(),
+        overlap_groups,
+        ..Summary::default()
+    };
+    for r in resources {
+        match r.resource_type {
+            ResourceType::Vpc => s.vpcs += 1,
+            ResourceType::Subnet => s.subnets += 1,
+        }
+        match r.status {
+            Status::Ok => s.ok += 1,
+            Status::Warning => s.warning += 1,
+            Status::Critical => s.critical += 1,
+        }
+        if !r.warnings.is_empty() {
+            s.resources_with_warnings += 1;
+        }
+    }
+    s.in_breach = s.warning + s.critical;
+    s
+}

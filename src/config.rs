@@ -1,0 +1,318 @@
+//! Configuration from environment variables, read and validated once at cold start.
+
+use crate::thresholds::Thresholds;
+use std::fmt;
+
+pub const ENV_WARNING: &str = "WARNING_THRESHOLD_PERCENT";
+pub const ENV_CRITICAL: &str = "CRITICAL_THRESHOLD_PERCENT";
+pub const ENV_MIN_FREE: &str = "MIN_FREE_ADDRESSES";
+pub const ENV_REGIONS: &str = "REGIONS";
+pub const ENV_NAMESPACE: &str = "METRIC_NAMESPACE";
+pub const ENV_METRICS_MODE: &str = "METRICS_MODE";
+pub const ENV_TOPIC: &str = "SNS_TOPIC_ARN";
+pub const ENV_DOWNSTREAM: &str = "DOWNSTREAM_FUNCTIONS";
+pub const ENV_CONCURRENCY: &str = "MAX_CONCURRENCY";
+/// Set by Lambda (and by the local runner) to the function's own region.
+pub const ENV_AWS_REGION: &str = "AWS_REGION";
+
+pub const DEFAULT_NAMESPACE: &str = "IpamMonitor";
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegionSelection {
+    /// Every region enabled for the account (DescribeRegions).
+    All,
+    /// Exactly these regions.
+    List(Vec<String>),
+    /// The function's own region.
+    Own,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsMode {
+    /// PutMetricData calls.
+    Api,
+    /// Embedded Metric Format lines on stdout.
+    Emf,
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub thresholds: Thresholds,
+    pub regions: RegionSelection,
+    pub own_region: Option<String>,
+    pub metric_namespace: String,
+    pub metrics_mode: MetricsMode,
+    pub sns_topic_arn: Option<String>,
+    pub downstream_functions: Vec<String>,
+    pub max_concurrency: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            thresholds: Thresholds::default(),
+            regions: RegionSelection::Own,
+            own_region: None,
+            metric_namespace: DEFAULT_NAMESPACE.to_string(),
+            metrics_mode: MetricsMode::Api,
+            sns_topic_arn: None,
+            downstream_functions: Vec::new(),
+            max_concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// A setting that is not acceptable: which one, what it was, and what is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub variable: String,
+    pub value: String,
+    pub allowed: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid {}={:?}: allowed: {}",
+            self.variable, self.value, self.allowed
+        )
+    }
+}
+
+fn bad(variable: &str, value: &str, allowed: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable: variable.to_string(),
+        value: value.to_string(),
+        allowed: allowed.into(),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Builds the configuration from any key lookup (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        // Empty and unset mean the same: SAM passes unset parameters as "".
+        let get = |k: &str| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let mut c = Config::default();
+
+        if let Some(v) = get(ENV_WARNING) {
+            c.thresholds.warning_percent = parse_percent(ENV_WARNING, &v)?;
+        }
+        if let Some(v) = get(ENV_CRITICAL) {
+            c.thresholds.critical_percent = parse_percent(ENV_CRITICAL, &v)?;
+        }
+        if c.thresholds.warning_percent > c.thresholds.critical_percent {
+            return Err(bad(
+                ENV_WARNING,
+                &c.thresholds.warning_percent.to_string(),
+                format!(
+                    "a value not above {ENV_CRITICAL} ({})",
+                    c.thresholds.critical_percent
+                ),
+            ));
+        }
+        if let Some(v) = get(ENV_MIN_FREE) {
+            let n = v
+                .parse::<u64>()
+                .map_err(|_| bad(ENV_MIN_FREE, &v, "a whole number of addresses, 0 or more"))?;
+            c.thresholds.min_free_addresses = Some(n);
+        }
+        c.own_region = match get(ENV_AWS_REGION) {
+            Some(r) => Some(check_region(ENV_AWS_REGION, &r)?),
+            None => None,
+        };
+        c.regions = match get(ENV_REGIONS) {
+            None => RegionSelection::Own,
+            Some(v) => parse_regions(ENV_REGIONS, &v)?,
+        };
+        if c.regions == RegionSelection::Own && c.own_region.is_none() {
+            return Err(bad(
+                ENV_REGIONS,
+                "",
+                format!("a region list or \"all\" when {ENV_AWS_REGION} is not set"),
+            ));
+        }
+        if let Some(v) = get(ENV_NAMESPACE) {
+            c.metric_namespace = check_namespace(&v)?;
+        }
+        if let Some(v) = get(ENV_METRICS_MODE) {
+            c.metrics_mode = match v.to_ascii_lowercase().as_str() {
+                "api" | "putmetricdata" => MetricsMode::Api,
+                "emf" => MetricsMode::Emf,
+                "off" | "none" => MetricsMode::Off,
+                _ => return Err(bad(ENV_METRICS_MODE, &v, "api, emf or off")),
+            };
+        }
+        if let Some(v) = get(ENV_TOPIC) {
+            c.sns_topic_arn = Some(check_sns_topic_arn(&v)?);
+        }
+        if let Some(v) = get(ENV_DOWNSTREAM) {
+            c.downstream_functions = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(check_function)
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(v) = get(ENV_CONCURRENCY) {
+            c.max_concurrency = match v.parse::<usize>() {
+                Ok(n @ 1..=64) => n,
+                _ => return Err(bad(ENV_CONCURRENCY, &v, "a whole number from 1 to 64")),
+            };
+        }
+        Ok(c)
+    }
+}
+
+pub fn parse_percent(variable: &str, value: &str) -> Result<f64, ConfigError> {
+    let allowed = "a percentage above 0 and at most 100, e.g. 80 or 92.5";
+    let p: f64 = value
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| bad(variable, value, allowed))?;
+    if p.is_finite() && p > 0.0 && p <= 100.0 {
+        Ok(p)
+    } else {
+        Err(bad(variable, value, allowed))
+    }
+}
+
+pub fn parse_regions(variable: &str, value: &str) -> Result<RegionSelection, ConfigError> {
+    if value.trim().eq_ignore_ascii_case("all") {
+        return Ok(RegionSelection::All);
+    }
+    let mut regions = Vec::new();
+    for r in value.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+        let r = check_region(variable, r)?;
+        if !regions.contains(&r) {
+            regions.push(r);
+        }
+    }
+    if regions.is_empty() {
+        return Ok(RegionSelection::Own);
+    }
+    Ok(RegionSelection::List(regions))
+}
+
+/// Region names look like `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`.
+pub fn is_region_name(r: &str) -> bool {
+    let parts: Vec<&str> = r.split('-').collect();
+    parts.len() >= 3
+        && parts[0].len() == 2
+        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
+        && parts[1..parts.len() - 1]
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts[parts.len() - 1]
+            .parse::<u8>()
+            .map(|n| n > 0)
+            .unwrap_or(false)
+}
+
+fn check_region(variable: &str, r: &str) -> Result<String, ConfigError> {
+    if is_region_name(r) {
+        Ok(r.to_string())
+    } else {
+        Err(bad(
+            variable,
+            r,
+            "\"all\", or a comma-separated list of region names such as us-east-1,eu-west-1",
+        ))
+    }
+}
+
+fn check_namespace(v: &str) -> Result<String, ConfigError> {
+    let ok_chars = v
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-_/#:".contains(c));
+    if v.len() <= 255 && ok_chars && !v.starts_with("AWS/") && !v.starts_with(':') {
+        Ok(v.to_string())
+    } else {
+        Err(bad(
+            ENV_NAMESPACE,
+            v,
+            "up to 255 characters of letters, digits and . - _ / # :, not starting with AWS/",
+        ))
+    }
+}
+
+/// `arn:<partition>:sns:<region>:<12-digit account>:<topic>`.
+fn check_sns_topic_arn(v: &str) -> Result<String, ConfigError> {
+    let p: Vec<&str> = v.split(':').collect();
+    let ok = p.len() == 6
+        && p[0] == "arn"
+        && p[1].starts_with("aws")
+        && p[2] == "sns"
+        && is_region_name(p[3])
+        && is_account_id(p[4])
+        && !p[5].is_empty()
+        && p[5].len() <= 256
+        && p[5]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.');
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(bad(
+            ENV_TOPIC,
+            v,
+            "an SNS topic ARN: arn:aws:sns:<region>:<12-digit account>:<topic name>",
+        ))
+    }
+}
+
+pub fn is_account_id(v: &str) -> bool {
+    v.len() == 12 && v.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A function name, a partial ARN (`123456789012:function:name`) or a full ARN, each
+/// optionally with a version or alias qualifier, as Lambda Invoke accepts them.
+fn check_function(v: &str) -> Result<String, ConfigError> {
+    let is_name = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    let is_qualifier = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 128
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '$')
+    };
+    let p: Vec<&str> = v.split(':').collect();
+    let ok = match p.as_slice() {
+        [name] => is_name(name),
+        [name, q] => is_name(name) && is_qualifier(q),
+        [acct, "function", name] => is_account_id(acct) && is_name(name),
+        [acct, "function", name, q] => is_account_id(acct) && is_name(name) && is_qualifier(q),
+        ["arn", part, "lambda", region, acct, "function", name, rest @ ..] => {
+            part.starts_with("aws")
+                && is_region_name(region)
+                && is_account_id(acct)
+                && is_name(name)
+                && rest.len() <= 1
+                && rest.iter().all(|q| is_qualifier(q))
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(bad(
+            ENV_DOWNSTREAM,
+            v,
+            "comma-separated Lambda function names or ARNs, e.g. my-fn or arn:aws:lambda:us-east-1:123456789012:function:my-fn",
+        ))
+    }
+}

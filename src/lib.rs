@@ -1,0 +1,15 @@
+//! ipam-monitor: finds every VPC, subnet and IPAM CIDR, computes how full each one is,
+//! and reports it before space runs out.
+
+pub mod calculator;
+pub mod cidr;
+pub mod config;
+pub mod event;
+pub mod handler;
+pub mod inventory;
+pub mod report;
+pub mod run;
+pub mod source;
+pub mod table;
+pub mod telemetry;
+pub mod thresholds;

@@ -1,0 +1,25 @@
+//! Lambda bootstrap: logging, configuration and clients once per cold start.
+
+use ipam_monitor::config::Config;
+use ipam_monitor::handler::App;
+use ipam_monitor::source::ec2::Ec2Source;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    ipam_monitor::telemetry::init(true);
+    // A bad setting fails the cold start with a message naming the variable.
+    let config =
+        Config::from_env().inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let app = App {
+        source: Ec2Source::new(&sdk),
+        config,
+    };
+    let app = &app;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        app.handle(event).await
+    }))
+    .await
+}

@@ -1,0 +1,176 @@
+//! The versioned JSON report: the contract downstream consumers parse.
+//! Any change of shape bumps `SCHEMA_VERSION` and the README's schema section.
+
+use crate::cidr::Family;
+use crate::inventory::{ScanError, Scope};
+use crate::thresholds::{Status, ThresholdSource, Thresholds};
+use ipnet::IpNet;
+use serde::Serialize;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub run_id: String,
+    /// RFC 3339 UTC time the run started.
+    pub generated_at: String,
+    /// The thresholds of the run before any per-resource tag override.
+    pub thresholds: Thresholds,
+    pub threshold_source: ThresholdSource,
+    pub scopes: Vec<ScopeOutcome>,
+    /// Worst first: CRITICAL, then WARNING, then OK; by utilization within a status.
+    pub resources: Vec<ResourceRecord>,
+    pub overlaps: Vec<OverlapGroup>,
+    pub errors: Vec<ScanError>,
+    pub summary: Summary,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ScopeOutcome {
+    #[serde(flatten)]
+    pub scope: Scope,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResourceType {
+    Subnet,
+    Vpc,
+}
+
+impl ResourceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResourceType::Subnet => "subnet",
+            ResourceType::Vpc => "vpc",
+        }
+    }
+}
+
+/// What `used`/`total` of a record measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Measure {
+    /// Addresses in use out of usable addresses (subnets).
+    Addresses,
+    /// Address space covered by subnets or allocations out of the CIDR space (VPCs).
+    Allocation,
+    /// Nothing AWS reports can be measured (IPv6-only subnet, unreadable CIDR).
+    None,
+}
+
+/// The unit of `total`, `usable`, `used` and `free`. IPv6 is counted in /64 blocks so
+/// figures stay readable and fit a JSON number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Unit {
+    #[serde(rename = "address")]
+    Address,
+    #[serde(rename = "/64")]
+    Slash64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedThresholds {
+    pub warning_percent: f64,
+    pub critical_percent: f64,
+    pub min_free_addresses: Option<u64>,
+    pub source: ThresholdSource,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ResourceRecord {
+    pub resource_type: ResourceType,
+    pub resource_id: String,
+    pub name: Option<String>,
+    pub account_id: String,
+    pub region: String,
+    pub vpc_id: Option<String>,
+    pub availability_zone: Option<String>,
+    /// Every CIDR of the resource, IPv4 first.
+    pub cidrs: Vec<IpNet>,
+    /// The family `total`...`utilization_percent` are about.
+    pub address_family: Family,
+    /// Whether an IPAM allocation covers this resource; `null` until IPAM is scanned.
+    pub managed: Option<bool>,
+    pub measure: Measure,
+    pub unit: Unit,
+    pub total: u128,
+    pub usable: u128,
+    pub used: u128,
+    pub free: u128,
+    /// `used / usable * 100`, two decimals; `null` when it cannot be measured.
+    pub utilization_percent: Option<f64>,
+    pub status: Status,
+    pub thresholds: AppliedThresholds,
+    /// The largest aggregated free block ("can a new /24 still fit?"); VPCs only.
+    pub largest_free_block: Option<IpNet>,
+    /// Free space as aggregated CIDR blocks, in address order; VPCs only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub free_blocks: Vec<IpNet>,
+    /// Per CIDR block figures; VPCs only.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cidr_blocks: Vec<BlockUsage>,
+    /// Addresses used over usable across the VPC's IPv4 subnets; VPCs only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_usage: Option<AddressUsage>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockUsage {
+    pub cidr: IpNet,
+    pub address_family: Family,
+    pub unit: Unit,
+    pub total: u128,
+    pub allocated: u128,
+    pub free: u128,
+    pub allocation_percent: f64,
+    pub largest_free_block: Option<IpNet>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AddressUsage {
+    pub usable: u128,
+    pub used: u128,
+    pub free: u128,
+    pub utilization_percent: Option<f64>,
+}
+
+/// CIDR blocks of different VPCs that share addresses. `cidr` is the outermost block
+/// of the group; every member overlaps at least one other member.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OverlapGroup {
+    pub cidr: IpNet,
+    pub members: Vec<OverlapMember>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OverlapMember {
+    pub resource_id: String,
+    pub account_id: String,
+    pub region: String,
+    pub cidr: IpNet,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Summary {
+    pub resources: usize,
+    pub vpcs: usize,
+    pub subnets: usize,
+    pub ok: usize,
+    pub warning: usize,
+    pub critical: usize,
+    pub in_breach: usize,
+    pub overlap_groups: usize,
+    pub resources_with_warnings: usize,
+    pub scopes_scanned: usize,
+    pub scopes_failed: usize,
+    pub errors: usize,
+}
+
+/// Rounds a percentage for display in the report; statuses use the exact value.
+pub fn round_percent(p: f64) -> f64 {
+    (p * 100.0).round() / 100.0
+}

@@ -1,0 +1,116 @@
+//! One monitoring pass: plan scopes, scan them concurrently, calculate, build the report.
+
+use crate::calculator;
+use crate::config::{Config, RegionSelection};
+use crate::event::RunSettings;
+use crate::inventory::{Inventory, ScanError, Scope};
+use crate::report::{Report, ScopeOutcome, SCHEMA_VERSION};
+use crate::source::NetworkSource;
+use futures::stream::{self, StreamExt};
+use std::time::SystemTime;
+
+/// Stands in for the account id when STS could not tell it; the EC2 answers still
+/// carry each resource's real owner.
+pub const UNKNOWN_ACCOUNT: &str = "unknown";
+
+pub async fn monitor<S: NetworkSource>(
+    source: &S,
+    config: &Config,
+    settings: &RunSettings,
+    run_id: String,
+    started: SystemTime,
+) -> Report {
+    let mut inv = Inventory::default();
+
+    let account = match source.own_account_id().await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(error = %e.message, "could not tell the function's own account id");
+            inv.errors.push(e);
+            UNKNOWN_ACCOUNT.to_string()
+        }
+    };
+    let regions = plan_regions(source, config, settings, &account, &mut inv.errors).await;
+    let scopes: Vec<Scope> = regions
+        .into_iter()
+        .map(|region| Scope {
+            account_id: account.clone(),
+            region,
+        })
+        .collect();
+
+    let mut results: Vec<_> = stream::iter(scopes)
+        .map(|scope| async move {
+            let result = source.scan(&scope).await;
+            (scope, result)
+        })
+        .buffer_unordered(config.max_concurrency.max(1))
+        .collect()
+        .await;
+    // Completion order varies; the report must not.
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+
+    let mut outcomes = Vec::with_capacity(results.len());
+    for (scope, result) in results {
+        match result {
+            Ok(found) => {
+                tracing::info!(scope = %scope, vpcs = found.vpcs.len(), subnets = found.subnets.len(), "scope scanned");
+                outcomes.push(ScopeOutcome {
+                    scope: scope.clone(),
+                    ok: true,
+                });
+                inv.add_scope(scope, found);
+            }
+            Err(e) => {
+                tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "scope failed");
+                outcomes.push(ScopeOutcome { scope, ok: false });
+                inv.errors.push(e);
+            }
+        }
+    }
+
+    let calc = calculator::calculate(&inv, &settings.thresholds, settings.threshold_source);
+    let mut summary = calc.summary;
+    summary.scopes_scanned = outcomes.iter().filter(|o| o.ok).count();
+    summary.scopes_failed = outcomes.len() - summary.scopes_scanned;
+    summary.errors = inv.errors.len();
+
+    Report {
+        schema_version: SCHEMA_VERSION,
+        run_id,
+        generated_at: humantime::format_rfc3339_seconds(started).to_string(),
+        thresholds: settings.thresholds,
+        threshold_source: settings.threshold_source,
+        scopes: outcomes,
+        resources: calc.resources,
+        overlaps: calc.overlaps,
+        errors: inv.errors,
+        summary,
+    }
+}
+
+async fn plan_regions<S: NetworkSource>(
+    source: &S,
+    config: &Config,
+    settings: &RunSettings,
+    account: &str,
+    errors: &mut Vec<ScanError>,
+) -> Vec<String> {
+    let own = config.own_region.clone();
+    match &settings.regions {
+        RegionSelection::List(list) => list.clone(),
+        RegionSelection::Own => own.into_iter().collect(),
+        RegionSelection::All => {
+            // DescribeRegions needs some region to ask; us-east-1 always exists.
+            let ask = own.unwrap_or_else(|| "us-east-1".to_string());
+            match source.enabled_regions(account, &ask).await {
+                Ok(regions) => regions,
+                Err(e) => {
+                    tracing::error!(error = %e.message, "could not list regions");
+                    errors.push(e);
+                    Vec::new()
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,234 @@
+//! EC2 adapter: DescribeRegions, DescribeVpcs and DescribeSubnets, paginated, mapped
+//! into [`crate::inventory`] types.
+
+use super::NetworkSource;
+use crate::cidr;
+use crate::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
+use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ec2::types::{SubnetCidrBlockStateCode, Tag, VpcCidrBlockStateCode};
+use aws_sdk_ec2::Client;
+use ipnet::IpNet;
+
+/// The largest page DescribeVpcs and DescribeSubnets accept.
+pub const PAGE_SIZE: i32 = 1000;
+
+pub struct Ec2Source {
+    /// Client configuration shared by every region; each scan sets its own region.
+    base: aws_sdk_ec2::Config,
+    sts: aws_sdk_sts::Client,
+}
+
+impl Ec2Source {
+    pub fn new(sdk: &aws_config::SdkConfig) -> Ec2Source {
+        Ec2Source {
+            base: aws_sdk_ec2::Config::new(sdk),
+            sts: aws_sdk_sts::Client::new(sdk),
+        }
+    }
+
+    fn client_for(&self, region: &str) -> Client {
+        let conf = self
+            .base
+            .to_builder()
+            .region(aws_sdk_ec2::config::Region::new(region.to_string()))
+            .build();
+        Client::from_conf(conf)
+    }
+}
+
+impl NetworkSource for Ec2Source {
+    async fn own_account_id(&self) -> Result<String, ScanError> {
+        let region = self
+            .sts
+            .config()
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
+        let out = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| sdk_error("", &region, "GetCallerIdentity", e))?;
+        out.account.ok_or_else(|| ScanError {
+            account_id: String::new(),
+            region,
+            operation: "GetCallerIdentity".into(),
+            code: None,
+            message: "STS returned no account id".into(),
+        })
+    }
+
+    async fn enabled_regions(
+        &self,
+        account_id: &str,
+        from_region: &str,
+    ) -> Result<Vec<String>, ScanError> {
+        list_regions(&self.client_for(from_region), account_id, from_region).await
+    }
+
+    async fn scan(&self, scope: &Scope) -> Result<ScopeInventory, ScanError> {
+        scan_region(&self.client_for(&scope.region), scope).await
+    }
+}
+
+/// Regions enabled for the account (opted-out regions are left out by AWS).
+pub async fn list_regions(
+    client: &Client,
+    account_id: &str,
+    region: &str,
+) -> Result<Vec<String>, ScanError> {
+    let out = client
+        .describe_regions()
+        .send()
+        .await
+        .map_err(|e| sdk_error(account_id, region, "DescribeRegions", e))?;
+    let mut names: Vec<String> = out
+        .regions()
+        .iter()
+        .filter_map(|r| r.region_name().map(str::to_owned))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// One sweep of VPCs and one of subnets for the whole region (not one call per VPC).
+pub async fn scan_region(client: &Client, scope: &Scope) -> Result<ScopeInventory, ScanError> {
+    let mut found = ScopeInventory::default();
+
+    let mut pages = client
+        .describe_vpcs()
+        .max_results(PAGE_SIZE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| sdk_error(&scope.account_id, &scope.region, "DescribeVpcs", e))?;
+        found
+            .vpcs
+            .extend(page.vpcs().iter().map(|v| map_vpc(v, scope)));
+    }
+
+    let mut pages = client
+        .describe_subnets()
+        .max_results(PAGE_SIZE)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| sdk_error(&scope.account_id, &scope.region, "DescribeSubnets", e))?;
+        found
+            .subnets
+            .extend(page.subnets().iter().map(|s| map_subnet(s, scope)));
+    }
+    Ok(found)
+}
+
+fn map_vpc(v: &aws_sdk_ec2::types::Vpc, scope: &Scope) -> Vpc {
+    let mut warnings = Vec::new();
+    let mut ipv4_blocks = Vec::new();
+    for a in v.cidr_block_association_set() {
+        let state = a.cidr_block_state().and_then(|s| s.state());
+        if state.is_some_and(|s| *s != VpcCidrBlockStateCode::Associated) {
+            continue; // associating, disassociated, failed...: not address space of the VPC
+        }
+        push_cidr(a.cidr_block(), "CidrBlock", &mut ipv4_blocks, &mut warnings);
+    }
+    // Older answers (and some emulators) give only the primary block at the top level.
+    if ipv4_blocks.is_empty() && warnings.is_empty() {
+        push_cidr(v.cidr_block(), "CidrBlock", &mut ipv4_blocks, &mut warnings);
+    }
+    let mut ipv6_blocks = Vec::new();
+    for a in v.ipv6_cidr_block_association_set() {
+        let state = a.ipv6_cidr_block_state().and_then(|s| s.state());
+        if state.is_some_and(|s| *s != VpcCidrBlockStateCode::Associated) {
+            continue;
+        }
+        push_cidr(
+            a.ipv6_cidr_block(),
+            "Ipv6CidrBlock",
+            &mut ipv6_blocks,
+            &mut warnings,
+        );
+    }
+    Vpc {
+        id: v.vpc_id().unwrap_or_default().to_string(),
+        account_id: v.owner_id().unwrap_or(&scope.account_id).to_string(),
+        region: scope.region.clone(),
+        is_default: v.is_default().unwrap_or(false),
+        ipv4_blocks,
+        ipv6_blocks,
+        tags: tags(v.tags()),
+        warnings,
+    }
+}
+
+fn map_subnet(s: &aws_sdk_ec2::types::Subnet, scope: &Scope) -> Subnet {
+    let mut warnings = Vec::new();
+    let mut v4 = Vec::new();
+    if s.cidr_block().is_some() {
+        push_cidr(s.cidr_block(), "CidrBlock", &mut v4, &mut warnings);
+    }
+    let mut ipv6_cidrs = Vec::new();
+    for a in s.ipv6_cidr_block_association_set() {
+        let state = a.ipv6_cidr_block_state().and_then(|st| st.state());
+        if state.is_some_and(|st| *st != SubnetCidrBlockStateCode::Associated) {
+            continue;
+        }
+        push_cidr(
+            a.ipv6_cidr_block(),
+            "Ipv6CidrBlock",
+            &mut ipv6_cidrs,
+            &mut warnings,
+        );
+    }
+    Subnet {
+        id: s.subnet_id().unwrap_or_default().to_string(),
+        vpc_id: s.vpc_id().unwrap_or_default().to_string(),
+        account_id: s.owner_id().unwrap_or(&scope.account_id).to_string(),
+        region: scope.region.clone(),
+        availability_zone: s.availability_zone().unwrap_or_default().to_string(),
+        ipv4_cidr: v4.first().copied(),
+        ipv6_cidrs,
+        available_ips: s.available_ip_address_count().map(i64::from),
+        tags: tags(s.tags()),
+        warnings,
+    }
+}
+
+/// Parses a CIDR from an AWS answer; a bad one becomes a warning on the resource.
+fn push_cidr(text: Option<&str>, field: &str, out: &mut Vec<IpNet>, warnings: &mut Vec<String>) {
+    match text.map(cidr::parse) {
+        Some(Ok(net)) => out.push(net),
+        Some(Err(e)) => warnings.push(format!("{field}: {e}; skipped")),
+        None => warnings.push(format!("{field}: missing in the AWS answer")),
+    }
+}
+
+fn tags(tags: &[Tag]) -> Tags {
+    tags.iter()
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// Turns any SDK error into a scope error with the AWS error code when there is one.
+pub fn sdk_error<E>(account_id: &str, region: &str, operation: &str, err: E) -> ScanError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    ScanError {
+        account_id: account_id.to_string(),
+        region: region.to_string(),
+        operation: operation.to_string(),
+        code: err.code().map(str::to_owned),
+        message: err
+            .message()
+            .map(str::to_owned)
+            .unwrap_or_else(|| DisplayErrorContext(&err).to_string()),
+    }
+}

@@ -1,0 +1,22 @@
+//! Sources: read AWS and hand back the project's own plain types.
+
+pub mod ec2;
+
+use crate::inventory::{ScanError, Scope, ScopeInventory};
+use std::future::Future;
+
+/// Where VPCs and subnets come from. The EC2 adapter implements it over HTTP; flow
+/// tests use a plain fake.
+pub trait NetworkSource: Send + Sync {
+    /// The account the function's own credentials belong to.
+    fn own_account_id(&self) -> impl Future<Output = Result<String, ScanError>> + Send;
+    /// Regions enabled for the account, asked in `from_region`.
+    fn enabled_regions(
+        &self,
+        account_id: &str,
+        from_region: &str,
+    ) -> impl Future<Output = Result<Vec<String>, ScanError>> + Send;
+    /// Every VPC and subnet of one account in one region.
+    fn scan(&self, scope: &Scope)
+        -> impl Future<Output = Result<ScopeInventory, ScanError>> + Send;
+}

@@ -1,0 +1,120 @@
+//! A plain-text rendering of a report for people at a terminal.
+
+use crate::report::{Report, ResourceRecord, Unit};
+use std::fmt::Write;
+
+pub fn render(report: &Report) -> String {
+    let mut rows: Vec<[String; 9]> = vec![[
+        "STATUS",
+        "TYPE",
+        "ID",
+        "NAME",
+        "REGION",
+        "CIDR",
+        "USED/TOTAL",
+        "UTIL%",
+        "LARGEST FREE",
+    ]
+    .map(String::from)];
+    for r in &report.resources {
+        rows.push(row(r));
+    }
+    let widths: Vec<usize> = (0..9)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+
+    let mut out = String::new();
+    for r in &rows {
+        let line: Vec<String> = r
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    if !report.overlaps.is_empty() {
+        let _ = writeln!(out, "\nOverlapping CIDRs:");
+        for g in &report.overlaps {
+            let members: Vec<String> = g
+                .members
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} {} ({}/{})",
+                        m.resource_id, m.cidr, m.account_id, m.region
+                    )
+                })
+                .collect();
+            let _ = writeln!(out, "  {}: {}", g.cidr, members.join(", "));
+        }
+    }
+    let warned: Vec<&ResourceRecord> = report
+        .resources
+        .iter()
+        .filter(|r| !r.warnings.is_empty())
+        .collect();
+    if !warned.is_empty() {
+        let _ = writeln!(out, "\nWarnings:");
+        for r in warned {
+            for w in &r.warnings {
+                let _ = writeln!(out, "  {}: {w}", r.resource_id);
+            }
+        }
+    }
+    if !report.errors.is_empty() {
+        let _ = writeln!(out, "\nErrors:");
+        for e in &report.errors {
+            let _ = writeln!(
+                out,
+                "  {}/{} {}: {} {}",
+                e.account_id,
+                e.region,
+                e.operation,
+                e.code.as_deref().unwrap_or("error"),
+                e.message
+            );
+        }
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\n{} resources ({} VPCs, {} subnets): {} critical, {} warning, {} ok; {} overlap group(s); {} of {} scope(s) scanned, {} error(s)",
+        s.resources,
+        s.vpcs,
+        s.subnets,
+        s.critical,
+        s.warning,
+        s.ok,
+        s.overlap_groups,
+        s.scopes_scanned,
+        s.scopes_scanned + s.scopes_failed,
+        s.errors
+    );
+    out
+}
+
+fn row(r: &ResourceRecord) -> [String; 9] {
+    let unit = match r.unit {
+        Unit::Address => "",
+        Unit::Slash64 => " /64s",
+    };
+    [
+        r.status.to_string(),
+        r.resource_type.as_str().to_string(),
+        r.resource_id.clone(),
+        r.name.clone().unwrap_or_default(),
+        r.region.clone(),
+        r.cidrs
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+        format!("{}/{}{unit}", r.used, r.usable),
+        r.utilization_percent
+            .map(|p| format!("{p:.2}"))
+            .unwrap_or_else(|| "-".into()),
+        r.largest_free_block
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "-".into()),
+    ]
+}

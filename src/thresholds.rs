@@ -1,0 +1,226 @@
+//! Thresholds, their per-resource tag overrides, and the status they give.
+
+use crate::inventory::Tags;
+use serde::Serialize;
+
+pub const TAG_WARNING: &str = "ipam-monitor:warning-percent";
+pub const TAG_CRITICAL: &str = "ipam-monitor:critical-percent";
+pub const TAG_MIN_FREE: &str = "ipam-monitor:min-free-addresses";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Status {
+    Ok,
+    Warning,
+    Critical,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Ok => "OK",
+            Status::Warning => "WARNING",
+            Status::Critical => "CRITICAL",
+        })
+    }
+}
+
+/// Where the thresholds applied to a resource came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThresholdSource {
+    /// The function's configuration (environment).
+    Config,
+    /// Overridden by the invocation event.
+    Event,
+    /// Overridden by the resource's own `ipam-monitor:*` tags.
+    Tag,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Thresholds {
+    pub warning_percent: f64,
+    pub critical_percent: f64,
+    /// A resource with this many free addresses or fewer is at least WARNING,
+    /// whatever its percentage.
+    pub min_free_addresses: Option<u64>,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            warning_percent: 80.0,
+            critical_percent: 95.0,
+            min_free_addresses: None,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Checks the invariants; the error says which value is wrong and what is allowed.
+    pub fn validate(&self) -> Result<(), String> {
+        for (name, value) in [
+            ("warning", self.warning_percent),
+            ("critical", self.critical_percent),
+        ] {
+            check_percent(name, value)?;
+        }
+        if self.warning_percent > self.critical_percent {
+            return Err(format!(
+                "warning threshold {} is above critical threshold {}; warning must be <= critical",
+                self.warning_percent, self.critical_percent
+            ));
+        }
+        Ok(())
+    }
+
+    /// Status of a resource with `used` of `total` units in use and `free_addresses`
+    /// left (None where a free-address floor makes no sense, e.g. IPv6).
+    /// Being exactly at a threshold is a breach.
+    pub fn status(&self, used: u128, total: u128, free_addresses: Option<u128>) -> Status {
+        let mut status = if total == 0 {
+            Status::Ok
+        } else if at_or_above(used, total, self.critical_percent) {
+            Status::Critical
+        } else if at_or_above(used, total, self.warning_percent) {
+            Status::Warning
+        } else {
+            Status::Ok
+        };
+        if let (Some(floor), Some(free)) = (self.min_free_addresses, free_addresses) {
+            if free <= u128::from(floor) {
+                status = status.max(Status::Warning);
+            }
+        }
+        status
+    }
+
+    /// These thresholds with any `ipam-monitor:*` tags of a resource applied.
+    /// A bad tag is reported in the warning and the tags are ignored as a whole.
+    pub fn with_tags(
+        &self,
+        source: ThresholdSource,
+        tags: &Tags,
+    ) -> (Thresholds, ThresholdSource, Option<String>) {
+        let mut t = *self;
+        let mut touched = false;
+        let result = (|| {
+            if let Some(v) = tags.get(TAG_WARNING) {
+                t.warning_percent = parse_tag_percent(TAG_WARNING, v)?;
+                touched = true;
+            }
+            if let Some(v) = tags.get(TAG_CRITICAL) {
+                t.critical_percent = parse_tag_percent(TAG_CRITICAL, v)?;
+                touched = true;
+            }
+            if let Some(v) = tags.get(TAG_MIN_FREE) {
+                t.min_free_addresses = Some(v.trim().parse::<u64>().map_err(|_| {
+                    format!("tag {TAG_MIN_FREE}={v:?} is not a whole number of addresses")
+                })?);
+                touched = true;
+            }
+            t.validate()
+                .map_err(|e| format!("threshold tags ignored: {e}"))
+        })();
+        match result {
+            Ok(()) if touched => (t, ThresholdSource::Tag, None),
+            Ok(()) => (*self, source, None),
+            Err(e) => (*self, source, Some(e)),
+        }
+    }
+}
+
+fn parse_tag_percent(key: &str, value: &str) -> Result<f64, String> {
+    let v: f64 = value
+        .trim()
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| format!("tag {key}={value:?} is not a number"))?;
+    check_percent(key, v)?;
+    Ok(v)
+}
+
+fn check_percent(name: &str, value: f64) -> Result<(), String> {
+    if value.is_finite() && value > 0.0 && value <= 100.0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} threshold {value} is out of range; allowed: a percentage above 0 and at most 100"
+        ))
+    }
+}
+
+/// `used / total * 100 >= percent`, exact for counts below 2^53 / 100 (every IPv4
+/// count) so that a resource exactly at its threshold is never missed by rounding.
+fn at_or_above(used: u128, total: u128, percent: f64) -> bool {
+    const EXACT: u128 = (1u128 << 53) / 100;
+    if used < EXACT && total < EXACT {
+        (used as f64) * 100.0 >= percent * (total as f64)
+    } else {
+        crate::cidr::ratio(used, total) * 100.0 >= percent
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn exactly_at_threshold_is_a_breach() {
+        let t = Thresholds::default();
+        assert_eq!(t.status(200, 250, None), Status::Warning); // 80 %
+        assert_eq!(t.status(199, 250, None), Status::Ok);
+        assert_eq!(t.status(95, 100, None), Status::Critical);
+        assert_eq!(t.status(0, 0, None), Status::Ok);
+    }
+
+    #[test]
+    fn free_floor_raises_to_warning_only() {
+        let t = Thresholds {
+            min_free_addresses: Some(10),
+            ..Thresholds::default()
+        };
+        assert_eq!(t.status(1, 100, Some(10)), Status::Warning);
+        assert_eq!(t.status(1, 100, Some(11)), Status::Ok);
+        assert_eq!(t.status(99, 100, Some(1)), Status::Critical);
+        assert_eq!(t.status(1, 100, None), Status::Ok);
+    }
+
+    #[test]
+    fn tags_override_and_bad_tags_are_reported() {
+        let base = Thresholds::default();
+        let (t, src, warn) = base.with_tags(ThresholdSource::Config, &tags(&[(TAG_WARNING, "50")]));
+        assert_eq!(
+            (t.warning_percent, src, warn),
+            (50.0, ThresholdSource::Tag, None)
+        );
+
+        let (t, src, warn) =
+            base.with_tags(ThresholdSource::Event, &tags(&[(TAG_WARNING, "lots")]));
+        assert_eq!((t, src), (base, ThresholdSource::Event));
+        assert!(warn
+            .unwrap()
+            .contains("ipam-monitor:warning-percent=\"lots\""));
+
+        let (_, _, warn) = base.with_tags(ThresholdSource::Config, &tags(&[(TAG_CRITICAL, "60")]));
+        assert!(warn
+            .unwrap()
+            .contains("warning threshold 80 is above critical threshold 60"));
+    }
+
+    #[test]
+    fn validate_names_the_bad_value() {
+        let t = Thresholds {
+            warning_percent: 150.0,
+            ..Thresholds::default()
+        };
+        assert!(t.validate().unwrap_err().contains("warning threshold 150"));
+    }
+}
