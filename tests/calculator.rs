@@ -1,0 +1,631 @@
+//! Table-driven tests of the pure usage calculator: every number it reports.
+
+use ipam_monitor::calculator::calculate;
+use ipam_monitor::cidr::Family;
+use ipam_monitor::inventory::{Inventory, Subnet, Tags, Vpc};
+use ipam_monitor::report::{Measure, ResourceRecord, ResourceType, Unit};
+use ipam_monitor::thresholds::{Status, ThresholdSource, Thresholds, TAG_WARNING};
+use ipnet::IpNet;
+
+fn net(s: &str) -> IpNet {
+    s.parse().unwrap()
+}
+
+fn vpc(id: &str, region: &str, account: &str, v4: &[&str], v6: &[&str]) -> Vpc {
+    Vpc {
+        id: id.into(),
+        account_id: account.into(),
+        region: region.into(),
+        is_default: false,
+        ipv4_blocks: v4.iter().map(|s| net(s)).collect(),
+        ipv6_blocks: v6.iter().map(|s| net(s)).collect(),
+        tags: Tags::new(),
+        warnings: vec![],
+    }
+}
+
+fn subnet(id: &str, vpc_id: &str, cidr: &str, available: Option<i64>) -> Subnet {
+    Subnet {
+        id: id.into(),
+        vpc_id: vpc_id.into(),
+        account_id: "111111111111".into(),
+        region: "us-east-1".into(),
+        availability_zone: "us-east-1a".into(),
+        ipv4_cidr: Some(net(cidr)),
+        ipv6_cidrs: vec![],
+        available_ips: available,
+        tags: Tags::new(),
+        warnings: vec![],
+    }
+}
+
+fn run(inv: &Inventory, t: Thresholds) -> Vec<ResourceRecord> {
+    calculate(inv, &t, ThresholdSource::Config).resources
+}
+
+fn find<'a>(rs: &'a [ResourceRecord], id: &str) -> &'a ResourceRecord {
+    rs.iter()
+        .find(|r| r.resource_id == id)
+        .unwrap_or_else(|| panic!("{id} missing"))
+}
+
+struct SubnetCase {
+    name: &'static str,
+    cidr: &'static str,
+    available: Option<i64>,
+    thresholds: Thresholds,
+    total: u128,
+    usable: u128,
+    used: u128,
+    free: u128,
+    percent: Option<f64>,
+    status: Status,
+    warns: bool,
+}
+
+const DEFAULT: Thresholds = Thresholds {
+    warning_percent: 80.0,
+    critical_percent: 95.0,
+    min_free_addresses: None,
+};
+
+#[test]
+fn subnet_figures() {
+    let floor = Thresholds {
+        min_free_addresses: Some(20),
+        ..DEFAULT
+    };
+    let cases = [
+        SubnetCase {
+            name: "/28 empty has 11 usable",
+            cidr: "10.0.0.0/28",
+            available: Some(11),
+            thresholds: DEFAULT,
+            total: 16,
+            usable: 11,
+            used: 0,
+            free: 11,
+            percent: Some(0.0),
+            status: Status::Ok,
+            warns: false,
+        },
+        SubnetCase {
+            name: "/16 half used",
+            cidr: "10.0.0.0/16",
+            available: Some(32_765),
+            thresholds: DEFAULT,
+            total: 65_536,
+            usable: 65_531,
+            used: 32_766,
+            free: 32_765,
+            percent: Some(50.0),
+            status: Status::Ok,
+            warns: false,
+        },
+        SubnetCase {
+            name: "/24 with 0 available is full",
+            cidr: "10.0.1.0/24",
+            available: Some(0),
+            thresholds: DEFAULT,
+            total: 256,
+            usable: 251,
+            used: 251,
+            free: 0,
+            percent: Some(100.0),
+            status: Status::Critical,
+            warns: false,
+        },
+        SubnetCase {
+            name: "/24 with 251 available is empty",
+            cidr: "10.0.1.0/24",
+            available: Some(251),
+            thresholds: DEFAULT,
+            total: 256,
+            usable: 251,
+            used: 0,
+            free: 251,
+            percent: Some(0.0),
+            status: Status::Ok,
+            warns: false,
+        },
+        SubnetCase {
+            name: "exactly at critical 100 is CRITICAL",
+            cidr: "10.0.2.0/28",
+            available: Some(0),
+            thresholds: Thresholds {
+                warning_percent: 50.0,
+                critical_percent: 100.0,
+                min_free_addresses: None,
+            },
+            total: 16,
+            usable: 11,
+            used: 11,
+            free: 0,
+            percent: Some(100.0),
+            status: Status::Critical,
+            warns: false,
+        },
+        SubnetCase {
+            name: "one below warning is OK",
+            cidr: "10.0.2.0/26",
+            available: Some(59 - 47),
+            thresholds: Thresholds {
+                warning_percent: 80.0,
+                ..DEFAULT
+            },
+            total: 64,
+            usable: 59,
+            used: 47,
+            free: 12,
+            percent: Some(79.66),
+            status: Status::Ok,
+            warns: false,
+        },
+        SubnetCase {
+            name: "above critical",
+            cidr: "10.0.3.0/24",
+            available: Some(5),
+            thresholds: DEFAULT,
+            total: 256,
+            usable: 251,
+            used: 246,
+            free: 5,
+            percent: Some(98.01),
+            status: Status::Critical,
+            warns: false,
+        },
+        SubnetCase {
+            name: "free floor breached at equality",
+            cidr: "10.0.4.0/24",
+            available: Some(20),
+            thresholds: floor,
+            total: 256,
+            usable: 251,
+            used: 231,
+            free: 20,
+            percent: Some(92.03),
+            status: Status::Warning,
+            warns: false,
+        },
+        SubnetCase {
+            name: "free floor breached while percent is low",
+            cidr: "10.0.5.0/27",
+            available: Some(20),
+            thresholds: floor,
+            total: 32,
+            usable: 27,
+            used: 7,
+            free: 20,
+            percent: Some(25.93),
+            status: Status::Warning,
+            warns: false,
+        },
+        SubnetCase {
+            name: "free floor not breached",
+            cidr: "10.0.6.0/24",
+            available: Some(21),
+            thresholds: floor,
+            total: 256,
+            usable: 251,
+            used: 230,
+            free: 21,
+            percent: Some(91.63),
+            status: Status::Warning,
+            warns: false,
+        },
+        SubnetCase {
+            name: "negative available (moto /28 with -4) counts as full",
+            cidr: "10.0.7.0/28",
+            available: Some(-4),
+            thresholds: DEFAULT,
+            total: 16,
+            usable: 11,
+            used: 11,
+            free: 0,
+            percent: Some(100.0),
+            status: Status::Critical,
+            warns: true,
+        },
+        SubnetCase {
+            name: "available above usable is clamped",
+            cidr: "10.0.8.0/28",
+            available: Some(500),
+            thresholds: DEFAULT,
+            total: 16,
+            usable: 11,
+            used: 0,
+            free: 11,
+            percent: Some(0.0),
+            status: Status::Ok,
+            warns: true,
+        },
+        SubnetCase {
+            name: "missing available: no usage, a warning",
+            cidr: "10.0.9.0/28",
+            available: None,
+            thresholds: DEFAULT,
+            total: 16,
+            usable: 11,
+            used: 0,
+            free: 0,
+            percent: None,
+            status: Status::Ok,
+            warns: true,
+        },
+    ];
+    for c in &cases {
+        let inv = Inventory {
+            subnets: vec![subnet("subnet-1", "vpc-1", c.cidr, c.available)],
+            ..Inventory::default()
+        };
+        let rs = run(&inv, c.thresholds);
+        let r = find(&rs, "subnet-1");
+        let got = (
+            r.total,
+            r.usable,
+            r.used,
+            r.free,
+            r.utilization_percent,
+            r.status,
+            !r.warnings.is_empty(),
+        );
+        let want = (
+            c.total, c.usable, c.used, c.free, c.percent, c.status, c.warns,
+        );
+        assert_eq!(got, want, "case: {}", c.name);
+        assert_eq!(r.unit, Unit::Address, "case: {}", c.name);
+    }
+}
+
+#[test]
+fn bad_count_warning_names_the_value() {
+    let inv = Inventory {
+        subnets: vec![subnet("subnet-1", "vpc-1", "10.0.7.0/28", Some(-4))],
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    assert!(rs[0].warnings[0].contains("-4"), "{:?}", rs[0].warnings);
+}
+
+#[test]
+fn vpc_with_secondary_cidr_reports_per_block_and_whole_vpc() {
+    let inv = Inventory {
+        vpcs: vec![vpc(
+            "vpc-1",
+            "us-east-1",
+            "111111111111",
+            &["10.0.0.0/16", "100.64.0.0/24"],
+            &[],
+        )],
+        subnets: vec![
+            subnet("s-a", "vpc-1", "10.0.0.0/17", Some(100)),
+            subnet("s-b", "vpc-1", "10.0.128.0/18", Some(16_379)),
+            subnet("s-c", "vpc-1", "100.64.0.0/25", Some(0)),
+        ],
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    let v = find(&rs, "vpc-1");
+    assert_eq!(v.measure, Measure::Allocation);
+    assert_eq!(
+        (v.total, v.used, v.free),
+        (65_536 + 256, 32_768 + 16_384 + 128, 16_384 + 128)
+    );
+    assert_eq!(v.utilization_percent, Some(74.9)); // 49280 / 65792 = 0.74903
+    assert_eq!(v.status, Status::Ok);
+    assert_eq!(v.cidr_blocks.len(), 2);
+    let primary = &v.cidr_blocks[0];
+    assert_eq!(
+        (primary.total, primary.allocated, primary.free),
+        (65_536, 49_152, 16_384)
+    );
+    assert_eq!(primary.allocation_percent, 75.0);
+    assert_eq!(primary.largest_free_block, Some(net("10.0.192.0/18")));
+    let secondary = &v.cidr_blocks[1];
+    assert_eq!((secondary.total, secondary.allocated), (256, 128));
+    assert_eq!(secondary.largest_free_block, Some(net("100.64.0.128/25")));
+    assert_eq!(
+        v.free_blocks,
+        vec![net("10.0.192.0/18"), net("100.64.0.128/25")]
+    );
+    assert_eq!(v.largest_free_block, Some(net("10.0.192.0/18")));
+    // Address usage over the subnets: usable 32763 + 16379 + 123, used 32663 + 0 + 123.
+    let u = v.address_usage.as_ref().unwrap();
+    assert_eq!((u.usable, u.used, u.free), (49_265, 32_786, 16_479));
+    assert_eq!(u.utilization_percent, Some(66.55));
+}
+
+#[test]
+fn vpc_exactly_at_warning_is_in_breach() {
+    // A /25 and a /26 cover exactly 75 % of a /24.
+    let inv = Inventory {
+        vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/24"], &[])],
+        subnets: vec![
+            subnet("s-a", "vpc-1", "10.0.0.0/25", Some(123)),
+            subnet("s-b", "vpc-1", "10.0.0.128/26", Some(59)),
+        ],
+        ..Inventory::default()
+    };
+    for (warning, want) in [(75.0, Status::Warning), (75.01, Status::Ok)] {
+        let t = Thresholds {
+            warning_percent: warning,
+            ..DEFAULT
+        };
+        let v = run(&inv, t)
+            .into_iter()
+            .find(|r| r.resource_id == "vpc-1")
+            .unwrap();
+        assert_eq!(
+            (v.utilization_percent, v.status),
+            (Some(75.0), want),
+            "warning {warning}"
+        );
+    }
+}
+
+#[test]
+fn fully_allocated_vpc_is_critical_with_no_free_block() {
+    let inv = Inventory {
+        vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.2.0.0/23"], &[])],
+        subnets: vec![
+            subnet("s-a", "vpc-1", "10.2.0.0/24", Some(251)),
+            subnet("s-b", "vpc-1", "10.2.1.0/24", Some(251)),
+        ],
+        ..Inventory::default()
+    };
+    let v = run(&inv, DEFAULT)
+        .into_iter()
+        .find(|r| r.resource_id == "vpc-1")
+        .unwrap();
+    assert_eq!(
+        (v.used, v.free, v.utilization_percent, v.status),
+        (512, 0, Some(100.0), Status::Critical)
+    );
+    assert_eq!(v.largest_free_block, None);
+    assert!(v.free_blocks.is_empty());
+}
+
+#[test]
+fn fragmented_vpc_free_blocks_are_aggregated() {
+    // 10.0.0.0/24 with subnets at .0/28, .32/27, .128/26: free = .16/28, .64/26, .192/26.
+    let inv = Inventory {
+        vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/24"], &[])],
+        subnets: vec![
+            subnet("s-a", "vpc-1", "10.0.0.0/28", Some(11)),
+            subnet("s-b", "vpc-1", "10.0.0.32/27", Some(27)),
+            subnet("s-c", "vpc-1", "10.0.0.128/26", Some(59)),
+        ],
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    let v = find(&rs, "vpc-1");
+    assert_eq!(
+        v.free_blocks,
+        vec![
+            net("10.0.0.16/28"),
+            net("10.0.0.64/26"),
+            net("10.0.0.192/26")
+        ]
+    );
+    // Two /26s tie; the first in address order is reported.
+    assert_eq!(v.largest_free_block, Some(net("10.0.0.64/26")));
+    assert_eq!((v.used, v.free), (16 + 32 + 64, 16 + 64 + 64));
+}
+
+#[test]
+fn ipv6_vpc_allocation_in_slash64_units() {
+    let mut s1 = subnet("s-6a", "vpc-6", "10.9.0.0/24", Some(251));
+    s1.ipv6_cidrs = vec![net("2600:1f18:abcd:1200::/64")];
+    let mut s2 = subnet("s-6b", "vpc-6", "10.9.1.0/24", Some(251));
+    s2.ipv6_cidrs = vec![net("2600:1f18:abcd:1201::/64")];
+    let mut only6 = subnet("s-6c", "vpc-6", "10.9.2.0/24", None);
+    only6.ipv4_cidr = None;
+    only6.ipv6_cidrs = vec![net("2600:1f18:abcd:1202::/64")];
+    let inv = Inventory {
+        vpcs: vec![vpc(
+            "vpc-6",
+            "us-east-1",
+            "1",
+            &["10.9.0.0/16"],
+            &["2600:1f18:abcd:1200::/56"],
+        )],
+        subnets: vec![s1, s2, only6],
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    let v = find(&rs, "vpc-6");
+    let b6 = v
+        .cidr_blocks
+        .iter()
+        .find(|b| b.address_family == Family::Ipv6)
+        .unwrap();
+    assert_eq!(b6.unit, Unit::Slash64);
+    assert_eq!((b6.total, b6.allocated, b6.free), (256, 3, 253));
+    assert_eq!(b6.allocation_percent, 1.17);
+    assert_eq!(b6.largest_free_block, Some(net("2600:1f18:abcd:1280::/57")));
+    // IPv6 free space is not mixed into the IPv4 free blocks of the VPC.
+    assert!(v.free_blocks.iter().all(|b| matches!(b, IpNet::V4(_))));
+
+    let o = find(&rs, "s-6c");
+    assert_eq!(
+        (o.address_family, o.unit, o.total, o.measure),
+        (Family::Ipv6, Unit::Slash64, 1, Measure::None)
+    );
+    assert_eq!((o.utilization_percent, o.status), (None, Status::Ok));
+}
+
+#[test]
+fn ipv6_block_fully_allocated_drives_vpc_status() {
+    let subnets: Vec<Subnet> = (0..256)
+        .map(|i| {
+            let mut s = subnet(&format!("s-{i}"), "vpc-6", "10.0.0.0/28", None);
+            s.ipv4_cidr = None;
+            s.ipv6_cidrs = vec![net(&format!("2600:1f18:0:{:x}::/64", 0x1200 + i))];
+            s
+        })
+        .collect();
+    let inv = Inventory {
+        vpcs: vec![vpc(
+            "vpc-6",
+            "us-east-1",
+            "1",
+            &["10.9.0.0/16"],
+            &["2600:1f18:0:1200::/56"],
+        )],
+        subnets,
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    let v = find(&rs, "vpc-6");
+    assert_eq!(v.utilization_percent, Some(0.0)); // IPv4 untouched
+    assert_eq!(v.status, Status::Critical); // but the /56 is full
+}
+
+#[test]
+fn overlaps_across_vpcs_accounts_and_regions_are_grouped() {
+    let inv = Inventory {
+        vpcs: vec![
+            vpc("vpc-a", "us-east-1", "111111111111", &["10.0.0.0/16"], &[]),
+            vpc(
+                "vpc-b",
+                "eu-west-1",
+                "111111111111",
+                &["10.0.128.0/20"],
+                &[],
+            ),
+            vpc(
+                "vpc-c",
+                "us-east-1",
+                "222222222222",
+                &["10.0.200.0/24"],
+                &[],
+            ),
+            vpc(
+                "vpc-d",
+                "us-east-1",
+                "111111111111",
+                &["10.1.0.0/16", "10.2.0.0/16"],
+                &[],
+            ),
+            vpc(
+                "vpc-e",
+                "us-east-1",
+                "333333333333",
+                &["192.168.0.0/24"],
+                &["2600:1f18::/56"],
+            ),
+            vpc(
+                "vpc-f",
+                "us-west-2",
+                "333333333333",
+                &["172.16.0.0/24"],
+                &["2600:1f18::/64"],
+            ),
+        ],
+        ..Inventory::default()
+    };
+    let overlaps = calculate(&inv, &DEFAULT, ThresholdSource::Config).overlaps;
+    assert_eq!(overlaps.len(), 2, "{overlaps:#?}");
+    assert_eq!(overlaps[0].cidr, net("10.0.0.0/16"));
+    let ids: Vec<&str> = overlaps[0]
+        .members
+        .iter()
+        .map(|m| m.resource_id.as_str())
+        .collect();
+    assert_eq!(ids, ["vpc-a", "vpc-b", "vpc-c"]);
+    assert_eq!(overlaps[0].members[2].account_id, "222222222222");
+    assert_eq!(overlaps[1].cidr, net("2600:1f18::/56"));
+    assert_eq!(overlaps[1].members.len(), 2);
+}
+
+#[test]
+fn adjacent_blocks_do_not_overlap() {
+    let inv = Inventory {
+        vpcs: vec![
+            vpc("vpc-a", "us-east-1", "1", &["10.0.0.0/24"], &[]),
+            vpc("vpc-b", "us-east-1", "1", &["10.0.1.0/24"], &[]),
+        ],
+        ..Inventory::default()
+    };
+    assert!(calculate(&inv, &DEFAULT, ThresholdSource::Config)
+        .overlaps
+        .is_empty());
+}
+
+#[test]
+fn tag_overrides_thresholds_for_one_resource() {
+    let mut tagged = subnet("s-tag", "vpc-1", "10.0.0.0/26", Some(29)); // 30 of 59 used
+    tagged.tags.insert(TAG_WARNING.into(), "50".into());
+    let mut bad = subnet("s-bad", "vpc-1", "10.0.1.0/26", Some(29));
+    bad.tags.insert(TAG_WARNING.into(), "half".into());
+    let inv = Inventory {
+        subnets: vec![tagged, bad],
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    let t = find(&rs, "s-tag");
+    assert_eq!(
+        (t.status, t.thresholds.warning_percent, t.thresholds.source),
+        (Status::Warning, 50.0, ThresholdSource::Tag)
+    );
+    let b = find(&rs, "s-bad");
+    assert_eq!(
+        (b.status, b.thresholds.source),
+        (Status::Ok, ThresholdSource::Config)
+    );
+    assert!(
+        b.warnings.iter().any(|w| w.contains("\"half\"")),
+        "{:?}",
+        b.warnings
+    );
+}
+
+#[test]
+fn shared_subnets_seen_from_two_accounts_count_once_and_order_is_worst_first() {
+    let mut inv = Inventory {
+        vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/24"], &[])],
+        subnets: vec![
+            subnet("s-ok", "vpc-1", "10.0.0.0/26", Some(59)),
+            subnet("s-crit", "vpc-1", "10.0.0.64/26", Some(1)),
+            subnet("s-warn", "vpc-1", "10.0.0.128/26", Some(10)),
+        ],
+        ..Inventory::default()
+    };
+    inv.subnets.push(inv.subnets[1].clone());
+    let calc = calculate(&inv, &DEFAULT, ThresholdSource::Config);
+    let ids: Vec<&str> = calc
+        .resources
+        .iter()
+        .map(|r| r.resource_id.as_str())
+        .collect();
+    assert_eq!(ids, ["s-crit", "s-warn", "vpc-1", "s-ok"]);
+    let s = &calc.summary;
+    assert_eq!(
+        (
+            s.resources,
+            s.vpcs,
+            s.subnets,
+            s.critical,
+            s.warning,
+            s.ok,
+            s.in_breach
+        ),
+        (4, 1, 3, 1, 1, 2, 2)
+    );
+    let v = find(&calc.resources, "vpc-1");
+    assert_eq!(v.used, 192); // the duplicate subnet is not counted twice
+}
+
+#[test]
+fn subnet_outside_vpc_blocks_is_flagged() {
+    let inv = Inventory {
+        vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/24"], &[])],
+        subnets: vec![subnet("s-x", "vpc-1", "10.9.0.0/28", Some(11))],
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    let v = find(&rs, "vpc-1");
+    assert_eq!(v.used, 0);
+    assert!(v.warnings[0].contains("s-x"), "{:?}", v.warnings);
+    assert_eq!(find(&rs, "s-x").resource_type, ResourceType::Subnet);
+}

@@ -1,0 +1,263 @@
+//! Configuration and event errors must name the field, the value and what is allowed.
+
+use ipam_monitor::config::{Config, MetricsMode, RegionSelection};
+use ipam_monitor::event::{parse_event, Trigger};
+use ipam_monitor::thresholds::ThresholdSource;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+fn config(pairs: &[(&str, &str)]) -> Result<Config, String> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Config::from_lookup(|k| map.get(k).cloned()).map_err(|e| e.to_string())
+}
+
+#[test]
+fn defaults_with_only_the_region_set() {
+    let c = config(&[("AWS_REGION", "eu-west-1")]).unwrap();
+    assert_eq!(c.thresholds.warning_percent, 80.0);
+    assert_eq!(c.thresholds.critical_percent, 95.0);
+    assert_eq!(c.thresholds.min_free_addresses, None);
+    assert_eq!(c.regions, RegionSelection::Own);
+    assert_eq!(c.own_region.as_deref(), Some("eu-west-1"));
+    assert_eq!(c.metric_namespace, "IpamMonitor");
+    assert_eq!(c.metrics_mode, MetricsMode::Api);
+    assert!(c.sns_topic_arn.is_none() && c.downstream_functions.is_empty());
+}
+
+#[test]
+fn every_setting_parses() {
+    let c = config(&[
+        ("AWS_REGION", "us-east-1"),
+        ("WARNING_THRESHOLD_PERCENT", "70"),
+        ("CRITICAL_THRESHOLD_PERCENT", "92.5%"),
+        ("MIN_FREE_ADDRESSES", "16"),
+        ("REGIONS", " us-east-1, eu-west-1 ,us-east-1"),
+        ("METRIC_NAMESPACE", "Network/IPAM"),
+        ("METRICS_MODE", "emf"),
+        ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:ipam-alerts"),
+        (
+            "DOWNSTREAM_FUNCTIONS",
+            "ticketer, arn:aws:lambda:us-east-1:123456789012:function:grow-vpc:live,123456789012:function:pager",
+        ),
+        ("MAX_CONCURRENCY", "4"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (c.thresholds.warning_percent, c.thresholds.critical_percent),
+        (70.0, 92.5)
+    );
+    assert_eq!(c.thresholds.min_free_addresses, Some(16));
+    assert_eq!(
+        c.regions,
+        RegionSelection::List(vec!["us-east-1".into(), "eu-west-1".into()])
+    );
+    assert_eq!(c.metrics_mode, MetricsMode::Emf);
+    assert_eq!(c.downstream_functions.len(), 3);
+    assert_eq!(c.max_concurrency, 4);
+    assert_eq!(
+        config(&[("REGIONS", "ALL")]).unwrap().regions,
+        RegionSelection::All
+    );
+}
+
+#[test]
+fn bad_settings_name_variable_value_and_what_is_allowed() {
+    let region = ("AWS_REGION", "us-east-1");
+    let cases: &[(&[(&str, &str)], &[&str])] = &[
+        (
+            &[region, ("WARNING_THRESHOLD_PERCENT", "abc")],
+            &["WARNING_THRESHOLD_PERCENT", "\"abc\"", "percentage"],
+        ),
+        (
+            &[region, ("CRITICAL_THRESHOLD_PERCENT", "150")],
+            &["CRITICAL_THRESHOLD_PERCENT", "\"150\"", "at most 100"],
+        ),
+        (
+            &[region, ("WARNING_THRESHOLD_PERCENT", "0")],
+            &["WARNING_THRESHOLD_PERCENT", "\"0\""],
+        ),
+        (
+            &[region, ("WARNING_THRESHOLD_PERCENT", "NaN")],
+            &["WARNING_THRESHOLD_PERCENT", "\"NaN\""],
+        ),
+        (
+            &[
+                region,
+                ("WARNING_THRESHOLD_PERCENT", "96"),
+                ("CRITICAL_THRESHOLD_PERCENT", "90"),
+            ],
+            &[
+                "WARNING_THRESHOLD_PERCENT",
+                "\"96\"",
+                "not above CRITICAL_THRESHOLD_PERCENT (90)",
+            ],
+        ),
+        (
+            &[region, ("MIN_FREE_ADDRESSES", "-3")],
+            &["MIN_FREE_ADDRESSES", "\"-3\"", "whole number"],
+        ),
+        (
+            &[region, ("REGIONS", "us-east-1,mars-1")],
+            &["REGIONS", "\"mars-1\"", "region names"],
+        ),
+        (&[("REGIONS", "")], &["REGIONS", "AWS_REGION"]),
+        (
+            &[region, ("METRIC_NAMESPACE", "AWS/EC2")],
+            &["METRIC_NAMESPACE", "\"AWS/EC2\"", "not starting with AWS/"],
+        ),
+        (
+            &[region, ("METRICS_MODE", "loud")],
+            &["METRICS_MODE", "\"loud\"", "api, emf or off"],
+        ),
+        (
+            &[
+                region,
+                ("SNS_TOPIC_ARN", "arn:aws:sns:us-east-1:1234:alerts"),
+            ],
+            &["SNS_TOPIC_ARN", "1234", "12-digit account"],
+        ),
+        (
+            &[region, ("SNS_TOPIC_ARN", "my-topic")],
+            &["SNS_TOPIC_ARN", "\"my-topic\""],
+        ),
+        (
+            &[region, ("DOWNSTREAM_FUNCTIONS", "good-fn,bad fn")],
+            &[
+                "DOWNSTREAM_FUNCTIONS",
+                "\"bad fn\"",
+                "function names or ARNs",
+            ],
+        ),
+        (
+            &[
+                region,
+                (
+                    "DOWNSTREAM_FUNCTIONS",
+                    "arn:aws:lambda:us-east-1:123456789012:layer:x",
+                ),
+            ],
+            &["DOWNSTREAM_FUNCTIONS", "layer"],
+        ),
+        (
+            &[region, ("MAX_CONCURRENCY", "0")],
+            &["MAX_CONCURRENCY", "\"0\"", "1 to 64"],
+        ),
+        (&[("AWS_REGION", "nowhere")], &["AWS_REGION", "\"nowhere\""]),
+    ];
+    for (env, expect) in cases {
+        let err = config(env).expect_err(&format!("{env:?} should be rejected"));
+        for part in *expect {
+            assert!(
+                err.contains(part),
+                "error {err:?} for {env:?} should contain {part:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn scheduled_event_is_recognised() {
+    let text = std::fs::read_to_string("events/scheduled.json").unwrap();
+    let inv = parse_event(&serde_json::from_str(&text).unwrap()).unwrap();
+    assert!(matches!(inv.trigger, Trigger::Scheduled { id: Some(_) }));
+    let c = config(&[("AWS_REGION", "us-east-1"), ("REGIONS", "eu-west-1")]).unwrap();
+    let s = inv.settings(&c).unwrap();
+    assert_eq!(s.regions, RegionSelection::List(vec!["eu-west-1".into()]));
+    assert_eq!(s.threshold_source, ThresholdSource::Config);
+    assert!(!s.dry_run);
+}
+
+#[test]
+fn override_event_applies_over_configuration() {
+    let text = std::fs::read_to_string("events/override.json").unwrap();
+    let event: Value = serde_json::from_str(&text).unwrap();
+    let inv = parse_event(&event).unwrap();
+    assert_eq!(inv.trigger, Trigger::Direct);
+    let c = config(&[("AWS_REGION", "us-east-1")]).unwrap();
+    let s = inv.settings(&c).unwrap();
+    assert_eq!(s.threshold_source, ThresholdSource::Event);
+    assert_eq!(
+        s.thresholds.warning_percent,
+        event["warning_percent"].as_f64().unwrap()
+    );
+    assert_eq!(
+        s.thresholds.critical_percent,
+        event["critical_percent"].as_f64().unwrap()
+    );
+    assert!(matches!(s.regions, RegionSelection::List(ref l) if !l.is_empty()));
+}
+
+#[test]
+fn empty_and_null_events_mean_no_overrides() {
+    let c = config(&[("AWS_REGION", "us-east-1")]).unwrap();
+    for ev in [Value::Null, json!({})] {
+        let s = parse_event(&ev).unwrap().settings(&c).unwrap();
+        assert_eq!(s.thresholds, c.thresholds);
+        assert_eq!(s.regions, RegionSelection::Own);
+    }
+    let s = parse_event(&json!({"regions": "all", "dry_run": true}))
+        .unwrap()
+        .settings(&c)
+        .unwrap();
+    assert_eq!((s.regions, s.dry_run), (RegionSelection::All, true));
+}
+
+#[test]
+fn bad_events_name_field_and_value() {
+    let c = config(&[("AWS_REGION", "us-east-1")]).unwrap();
+    let cases: &[(Value, &[&str])] = &[
+        (
+            json!({"warning_percent": "abc"}),
+            &["\"warning_percent\"", "\"abc\"", "expected a number"],
+        ),
+        (
+            json!({"critical_percent": 150}),
+            &["\"critical_percent\"", "150", "at most 100"],
+        ),
+        (
+            json!({"warning_percent": 99}),
+            &[
+                "\"warning_percent\"",
+                "99",
+                "must not be above critical (95)",
+            ],
+        ),
+        (
+            json!({"thresholds": {"warning": 1}}),
+            &["\"thresholds\"", "unknown field", "warning_percent"],
+        ),
+        (
+            json!({"regions": ["us-east-1", 7]}),
+            &["\"regions\"", "7", "list of region names"],
+        ),
+        (json!({"regions": "moon-1"}), &["\"regions\"", "moon-1"]),
+        (
+            json!({"dry_run": "yes"}),
+            &["\"dry_run\"", "\"yes\"", "true or false"],
+        ),
+        (
+            json!({"min_free_addresses": -1}),
+            &["\"min_free_addresses\"", "-1"],
+        ),
+        (json!([1, 2]), &["(event)", "[1,2]", "JSON object"]),
+        (
+            json!({"detail-type": "Scheduled Event", "source": "my.app"}),
+            &["\"source\"", "my.app", "aws.events"],
+        ),
+    ];
+    for (event, expect) in cases {
+        let err = parse_event(event)
+            .and_then(|inv| inv.settings(&c))
+            .expect_err(&format!("{event} should be rejected"))
+            .to_string();
+        for part in *expect {
+            assert!(
+                err.contains(part),
+                "error {err:?} for {event} should contain {part:?}"
+            );
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! The run's flow with a plain fake source: failing scopes are reported and lose
+//! nothing else; concurrency stays within its bound.
+
+use ipam_monitor::config::{Config, RegionSelection};
+use ipam_monitor::handler::{App, HandlerError};
+use ipam_monitor::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
+use ipam_monitor::source::NetworkSource;
+use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+struct FakeSource {
+    failing_region: &'static str,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    fail_account_lookup: bool,
+}
+
+impl FakeSource {
+    fn new(failing_region: &'static str) -> FakeSource {
+        FakeSource {
+            failing_region,
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            fail_account_lookup: false,
+        }
+    }
+}
+
+fn error(region: &str, op: &str, code: &str) -> ScanError {
+    ScanError {
+        account_id: "111111111111".into(),
+        region: region.into(),
+        operation: op.into(),
+        code: Some(code.into()),
+        message: "denied".into(),
+    }
+}
+
+impl NetworkSource for FakeSource {
+    async fn own_account_id(&self) -> Result<String, ScanError> {
+        if self.fail_account_lookup {
+            return Err(error("us-east-1", "GetCallerIdentity", "ExpiredToken"));
+        }
+        Ok("111111111111".into())
+    }
+
+    async fn enabled_regions(&self, _: &str, _: &str) -> Result<Vec<String>, ScanError> {
+        Ok((1..=6).map(|i| format!("xx-test-{i}")).collect())
+    }
+
+    async fn scan(&self, scope: &Scope) -> Result<ScopeInventory, ScanError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if scope.region == self.failing_region {
+            return Err(error(
+                &scope.region,
+                "DescribeSubnets",
+                "UnauthorizedOperation",
+            ));
+        }
+        let vpc_id = format!("vpc-{}", scope.region);
+        Ok(ScopeInventory {
+            vpcs: vec![Vpc {
+                id: vpc_id.clone(),
+                account_id: scope.account_id.clone(),
+                region: scope.region.clone(),
+                is_default: false,
+                ipv4_blocks: vec!["10.0.0.0/24".parse().unwrap()],
+                ipv6_blocks: vec![],
+                tags: Tags::new(),
+                warnings: vec![],
+            }],
+            subnets: vec![Subnet {
+                id: format!("subnet-{}", scope.region),
+                vpc_id,
+                account_id: scope.account_id.clone(),
+                region: scope.region.clone(),
+                availability_zone: "a".into(),
+                ipv4_cidr: Some("10.0.0.0/28".parse().unwrap()),
+                ipv6_cidrs: vec![],
+                available_ips: Some(11),
+                tags: Tags::new(),
+                warnings: vec![],
+            }],
+        })
+    }
+}
+
+fn config(max_concurrency: usize) -> Config {
+    Config {
+        regions: RegionSelection::All,
+        own_region: Some("us-east-1".into()),
+        max_concurrency,
+        ..Config::default()
+    }
+}
+
+#[tokio::test]
+async fn a_failing_region_is_reported_and_the_others_are_kept() {
+    let app = App {
+        source: FakeSource::new("xx-test-3"),
+        config: config(2),
+    };
+    let err = app.run(&json!({}), "r1".into()).await.unwrap_err();
+    let HandlerError::Incomplete {
+        failed,
+        first,
+        report,
+    } = err
+    else {
+        panic!("expected an incomplete run");
+    };
+    assert_eq!(failed, 1);
+    assert!(
+        first.contains("DescribeSubnets")
+            && first.contains("xx-test-3")
+            && first.contains("UnauthorizedOperation"),
+        "{first}"
+    );
+    assert_eq!(report.errors.len(), 1);
+    assert_eq!(
+        report.errors[0].code.as_deref(),
+        Some("UnauthorizedOperation")
+    );
+    assert_eq!(
+        (report.summary.scopes_scanned, report.summary.scopes_failed),
+        (5, 1)
+    );
+    assert_eq!((report.summary.vpcs, report.summary.subnets), (5, 5));
+    // Scopes come out in a stable order whatever finished first.
+    let regions: Vec<&str> = report
+        .scopes
+        .iter()
+        .map(|s| s.scope.region.as_str())
+        .collect();
+    assert_eq!(
+        regions,
+        [
+            "xx-test-1",
+            "xx-test-2",
+            "xx-test-3",
+            "xx-test-4",
+            "xx-test-5",
+            "xx-test-6"
+        ]
+    );
+    assert!(!report.scopes[2].ok);
+    // All five default VPCs share 10.0.0.0/24.
+    assert_eq!(report.overlaps[0].members.len(), 5);
+    // At most two scopes were in flight at once.
+    assert_eq!(app.source.max_in_flight.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn unknown_own_account_is_an_error_but_the_scan_goes_on() {
+    let mut source = FakeSource::new("none");
+    source.fail_account_lookup = true;
+    let app = App {
+        source,
+        config: config(8),
+    };
+    let Err(HandlerError::Incomplete { report, .. }) = app.run(&json!({}), "r2".into()).await
+    else {
+        panic!("expected an incomplete run");
+    };
+    assert_eq!(report.errors[0].operation, "GetCallerIdentity");
+    assert_eq!(report.summary.subnets, 6);
+    assert!(report
+        .scopes
+        .iter()
+        .all(|s| s.scope.account_id == "unknown"));
+}
+
+#[tokio::test]
+async fn bad_event_is_rejected_before_any_scan() {
+    let app = App {
+        source: FakeSource::new("none"),
+        config: config(8),
+    };
+    let err = app
+        .run(&json!({"regions": 5}), "r3".into())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, HandlerError::BadEvent(_)), "{err}");
+    assert_eq!(app.source.max_in_flight.load(Ordering::SeqCst), 0);
+    let diag: lambda_runtime::Diagnostic = err.into();
+    assert_eq!(diag.error_type, "BadEvent");
+    assert!(diag.error_message.contains("\"regions\""));
+}
