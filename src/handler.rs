@@ -1,31 +1,86 @@
-//! The Lambda handler: event in, report out. Shared by the Lambda bootstrap and the
-//! local runner so both run exactly the same pass.
+//! The Lambda handler: event in, report built, sinks run, summary out. Shared by the
+//! Lambda bootstrap and the local runner so both run exactly the same pass.
 
 use crate::config::Config;
 use crate::event::{parse_event, EventError};
-use crate::report::Report;
+use crate::report::{Report, Summary, SCHEMA_VERSION};
 use crate::run::monitor;
+use crate::sinks::{deliver_all, DeliveryStatus, RunContext, Sink, SinkOutcome};
 use crate::source::NetworkSource;
 use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde::Serialize;
 use serde_json::Value;
-use std::time::SystemTime;
+use std::time::{Instant, SystemTime};
+
+/// A synchronous Lambda response may be 6 MB; the report rides along only well below.
+pub const MAX_INLINE_REPORT_BYTES: usize = 5_000_000;
 
 pub struct App<S> {
     pub config: Config,
     pub source: S,
+    pub sinks: Vec<Box<dyn Sink>>,
+}
+
+/// Everything one pass produced.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub report: Report,
+    pub sinks: Vec<SinkOutcome>,
+    pub dry_run: bool,
+    pub duration_ms: u64,
+}
+
+/// What the function returns to its caller: small and bounded, with the whole report
+/// inline only when it fits a synchronous response.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub generated_at: String,
+    pub dry_run: bool,
+    pub duration_ms: u64,
+    pub summary: Summary,
+    pub sinks: Vec<SinkOutcome>,
+    pub errors: Vec<crate::inventory::ScanError>,
+    /// `null` when the report is too large to return; the downstream sink has it.
+    pub report: Option<Report>,
+}
+
+impl RunOutput {
+    pub fn failed_sinks(&self) -> impl Iterator<Item = &SinkOutcome> {
+        self.sinks
+            .iter()
+            .filter(|s| s.status == DeliveryStatus::Failed)
+    }
+
+    pub fn summary(self) -> RunSummary {
+        let fits = serde_json::to_vec(&self.report)
+            .map(|b| b.len() <= MAX_INLINE_REPORT_BYTES)
+            .unwrap_or(false);
+        RunSummary {
+            schema_version: SCHEMA_VERSION,
+            run_id: self.report.run_id.clone(),
+            generated_at: self.report.generated_at.clone(),
+            dry_run: self.dry_run,
+            duration_ms: self.duration_ms,
+            summary: self.report.summary.clone(),
+            sinks: self.sinks,
+            errors: self.report.errors.clone(),
+            report: fits.then_some(self.report),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error(transparent)]
     BadEvent(#[from] EventError),
-    /// Some scopes failed. The report (with every scope that did answer) has been
-    /// produced; the error makes Lambda's retry and failure destinations see it.
-    #[error("run incomplete: {failed} error(s); first: {first}")]
+    /// Some scopes or sinks failed. Every scope and every sink had its chance first;
+    /// the error makes Lambda's retries and failure destinations see it.
+    #[error("run incomplete: {problems}")]
     Incomplete {
-        failed: usize,
-        first: String,
-        report: Box<Report>,
+        problems: String,
+        output: Box<RunOutput>,
     },
 }
 
@@ -43,16 +98,19 @@ impl From<HandlerError> for Diagnostic {
 }
 
 impl<S: NetworkSource> App<S> {
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Report, HandlerError> {
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<RunSummary, HandlerError> {
         let run_id = event.context.request_id.clone();
-        self.run(&event.payload, run_id).await
+        self.run(&event.payload, run_id)
+            .await
+            .map(RunOutput::summary)
     }
 
     /// One pass for an event payload; `run_id` names the run in every output.
-    pub async fn run(&self, payload: &Value, run_id: String) -> Result<Report, HandlerError> {
+    pub async fn run(&self, payload: &Value, run_id: String) -> Result<RunOutput, HandlerError> {
+        let started = Instant::now();
         let invocation = parse_event(payload)?;
         let settings = invocation.settings(&self.config)?;
-        tracing::info!(run_id = %run_id, trigger = ?invocation.trigger, regions = ?settings.regions, "run started");
+        tracing::info!(run_id = %run_id, trigger = ?invocation.trigger, regions = ?settings.regions, dry_run = settings.dry_run, "run started");
         let report = monitor(
             &self.source,
             &self.config,
@@ -61,29 +119,49 @@ impl<S: NetworkSource> App<S> {
             SystemTime::now(),
         )
         .await;
-        let s = &report.summary;
+        let ctx = RunContext {
+            duration: started.elapsed(),
+        };
+        let sinks = deliver_all(&self.sinks, &report, &ctx, settings.dry_run).await;
+        let output = RunOutput {
+            report,
+            sinks,
+            dry_run: settings.dry_run,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        let s = &output.report.summary;
         tracing::info!(
             resources = s.resources,
             warning = s.warning,
             critical = s.critical,
             overlap_groups = s.overlap_groups,
             errors = s.errors,
+            duration_ms = output.duration_ms,
             "run finished"
         );
-        if let Some(first) = report.errors.first() {
-            return Err(HandlerError::Incomplete {
-                failed: report.errors.len(),
-                first: format!(
-                    "{} in {}/{}: {} {}",
-                    first.operation,
-                    first.account_id,
-                    first.region,
-                    first.code.as_deref().unwrap_or("error"),
-                    first.message
-                ),
-                report: Box::new(report),
-            });
+
+        let mut problems: Vec<String> = Vec::new();
+        if let Some(first) = output.report.errors.first() {
+            problems.push(format!(
+                "{} scope error(s), first: {} in {}/{}: {} {}",
+                output.report.errors.len(),
+                first.operation,
+                first.account_id,
+                first.region,
+                first.code.as_deref().unwrap_or("error"),
+                first.message
+            ));
         }
-        Ok(report)
+        for s in output.failed_sinks() {
+            problems.push(format!("sink {} failed: {}", s.sink, s.detail));
+        }
+        if problems.is_empty() {
+            Ok(output)
+        } else {
+            Err(HandlerError::Incomplete {
+                problems: problems.join("; "),
+                output: Box::new(output),
+            })
+        }
     }
 }

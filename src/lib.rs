@@ -1,6 +1,7 @@
 //! ipam-monitor: finds every VPC, subnet and IPAM CIDR, computes how full each one is,
 //! and reports it before space runs out.
 
+pub mod aws_error;
 pub mod calculator;
 pub mod cidr;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod handler;
 pub mod inventory;
 pub mod report;
 pub mod run;
+pub mod sinks;
 pub mod source;
 pub mod table;
 pub mod telemetry;

@@ -2,6 +2,7 @@
 
 use ipam_monitor::config::Config;
 use ipam_monitor::handler::App;
+use ipam_monitor::sinks::wiring::sinks_from_config;
 use ipam_monitor::source::ec2::Ec2Source;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -15,6 +16,7 @@ async fn main() -> Result<(), Error> {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let app = App {
         source: Ec2Source::new(&sdk),
+        sinks: sinks_from_config(&config, &sdk),
         config,
     };
     let app = &app;

@@ -31,10 +31,12 @@ async fn run(emu: &Emulator, config: Config, event: Value) -> Report {
     let app = App {
         source: Ec2Source::new(&sdk),
         config,
+        sinks: vec![],
     };
     app.run(&event, "test-run".into())
         .await
         .expect("run completes")
+        .report
 }
 
 fn by_name<'a>(r: &'a Report, name: &str) -> &'a ResourceRecord {

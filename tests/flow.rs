@@ -4,10 +4,47 @@
 use ipam_monitor::config::{Config, RegionSelection};
 use ipam_monitor::handler::{App, HandlerError};
 use ipam_monitor::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
+use ipam_monitor::report::Report;
+use ipam_monitor::sinks::{Delivery, DeliveryStatus, RunContext, Sink, SinkError};
 use ipam_monitor::source::NetworkSource;
 use serde_json::json;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// Records every report it is given.
+#[derive(Clone, Default)]
+struct RecordingSink {
+    seen: Arc<Mutex<Vec<Report>>>,
+}
+
+#[async_trait::async_trait]
+impl Sink for RecordingSink {
+    fn name(&self) -> &'static str {
+        "recording"
+    }
+    async fn deliver(&self, report: &Report, _: &RunContext) -> Result<Delivery, SinkError> {
+        self.seen.lock().unwrap().push(report.clone());
+        Ok(Delivery::sent("recorded"))
+    }
+}
+
+/// Always fails, like a sink whose topic was deleted.
+struct FailingSink;
+
+#[async_trait::async_trait]
+impl Sink for FailingSink {
+    fn name(&self) -> &'static str {
+        "failing"
+    }
+    async fn deliver(&self, _: &Report, _: &RunContext) -> Result<Delivery, SinkError> {
+        Err(SinkError {
+            operation: "Publish".into(),
+            code: Some("NotFound".into()),
+            message: "Topic does not exist".into(),
+        })
+    }
+}
 
 struct FakeSource {
     failing_region: &'static str,
@@ -100,26 +137,27 @@ fn config(max_concurrency: usize) -> Config {
 
 #[tokio::test]
 async fn a_failing_region_is_reported_and_the_others_are_kept() {
+    let recorder = RecordingSink::default();
     let app = App {
         source: FakeSource::new("xx-test-3"),
         config: config(2),
+        sinks: vec![Box::new(recorder.clone())],
     };
     let err = app.run(&json!({}), "r1".into()).await.unwrap_err();
-    let HandlerError::Incomplete {
-        failed,
-        first,
-        report,
-    } = err
-    else {
+    let HandlerError::Incomplete { problems, output } = err else {
         panic!("expected an incomplete run");
     };
-    assert_eq!(failed, 1);
     assert!(
-        first.contains("DescribeSubnets")
-            && first.contains("xx-test-3")
-            && first.contains("UnauthorizedOperation"),
-        "{first}"
+        problems.contains("1 scope error(s)")
+            && problems.contains("DescribeSubnets")
+            && problems.contains("xx-test-3")
+            && problems.contains("UnauthorizedOperation"),
+        "{problems}"
     );
+    // The sinks still got the report of every scope that answered.
+    assert_eq!(recorder.seen.lock().unwrap()[0].summary.subnets, 5);
+    assert_eq!(output.sinks[0].status, DeliveryStatus::Delivered);
+    let report = output.report;
     assert_eq!(report.errors.len(), 1);
     assert_eq!(
         report.errors[0].code.as_deref(),
@@ -161,11 +199,13 @@ async fn unknown_own_account_is_an_error_but_the_scan_goes_on() {
     let app = App {
         source,
         config: config(8),
+        sinks: vec![],
     };
-    let Err(HandlerError::Incomplete { report, .. }) = app.run(&json!({}), "r2".into()).await
+    let Err(HandlerError::Incomplete { output, .. }) = app.run(&json!({}), "r2".into()).await
     else {
         panic!("expected an incomplete run");
     };
+    let report = output.report;
     assert_eq!(report.errors[0].operation, "GetCallerIdentity");
     assert_eq!(report.summary.subnets, 6);
     assert!(report
@@ -179,6 +219,7 @@ async fn bad_event_is_rejected_before_any_scan() {
     let app = App {
         source: FakeSource::new("none"),
         config: config(8),
+        sinks: vec![],
     };
     let err = app
         .run(&json!({"regions": 5}), "r3".into())
@@ -189,4 +230,58 @@ async fn bad_event_is_rejected_before_any_scan() {
     let diag: lambda_runtime::Diagnostic = err.into();
     assert_eq!(diag.error_type, "BadEvent");
     assert!(diag.error_message.contains("\"regions\""));
+}
+
+#[tokio::test]
+async fn a_failing_sink_does_not_stop_the_others_and_fails_the_run() {
+    let recorder = RecordingSink::default();
+    let app = App {
+        source: FakeSource::new("none"),
+        config: config(8),
+        sinks: vec![Box::new(FailingSink), Box::new(recorder.clone())],
+    };
+    let Err(HandlerError::Incomplete { problems, output }) = app.run(&json!({}), "r4".into()).await
+    else {
+        panic!("expected an incomplete run");
+    };
+    assert!(
+        problems.contains("sink failing failed: Publish failed: NotFound: Topic does not exist"),
+        "{problems}"
+    );
+    assert_eq!(recorder.seen.lock().unwrap().len(), 1);
+    let statuses: Vec<DeliveryStatus> = output.sinks.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        [DeliveryStatus::Failed, DeliveryStatus::Delivered]
+    );
+    assert!(output.report.errors.is_empty());
+    let diag: lambda_runtime::Diagnostic = HandlerError::Incomplete { problems, output }.into();
+    assert_eq!(diag.error_type, "IncompleteRun");
+}
+
+#[tokio::test]
+async fn dry_run_computes_everything_and_sends_nothing() {
+    let recorder = RecordingSink::default();
+    let app = App {
+        source: FakeSource::new("none"),
+        config: config(8),
+        sinks: vec![Box::new(recorder.clone()), Box::new(FailingSink)],
+    };
+    let output = app
+        .run(&json!({"dry_run": true}), "r5".into())
+        .await
+        .unwrap();
+    assert!(recorder.seen.lock().unwrap().is_empty());
+    assert!(output.dry_run);
+    assert_eq!(output.report.summary.subnets, 6);
+    assert!(output
+        .sinks
+        .iter()
+        .all(|s| s.status == DeliveryStatus::Skipped));
+    let summary = output.summary();
+    assert_eq!(summary.summary.subnets, 6);
+    assert!(
+        summary.report.is_some(),
+        "a small report rides along in the response"
+    );
 }

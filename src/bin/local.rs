@@ -6,6 +6,7 @@
 
 use ipam_monitor::config::Config;
 use ipam_monitor::handler::{App, HandlerError};
+use ipam_monitor::sinks::wiring::sinks_from_config;
 use ipam_monitor::source::ec2::Ec2Source;
 use serde_json::Value;
 use std::process::ExitCode;
@@ -71,23 +72,34 @@ async fn main() -> ExitCode {
     let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let app = App {
         source: Ec2Source::new(&sdk),
+        sinks: sinks_from_config(&config, &sdk),
         config,
     };
     let run_id = format!("local-{}", uuid::Uuid::new_v4());
-    let (report, code) = match app.run(&payload, run_id).await {
-        Ok(report) => (report, ExitCode::SUCCESS),
-        Err(HandlerError::Incomplete { report, .. }) => (*report, ExitCode::from(2)),
+    let (output, code) = match app.run(&payload, run_id).await {
+        Ok(output) => (output, ExitCode::SUCCESS),
+        Err(HandlerError::Incomplete { output, .. }) => (*output, ExitCode::from(2)),
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(65);
         }
     };
     if !args.json_only {
-        println!("{}", ipam_monitor::table::render(&report));
+        println!("{}", ipam_monitor::table::render(&output.report));
     }
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&report).expect("report serializes")
-    );
+    let json = serde_json::to_string_pretty(&output.report).expect("report serializes");
+    println!("{json}");
+    if !args.json_only {
+        println!("\nSinks:");
+        for s in &output.sinks {
+            let status = format!("{:?}", s.status).to_lowercase();
+            println!("  {:<10} {status:<9} {}", s.sink, s.detail);
+        }
+        if output.sinks.is_empty() {
+            println!(
+                "  none configured (METRICS_MODE=off, no SNS_TOPIC_ARN, no DOWNSTREAM_FUNCTIONS)"
+            );
+        }
+    }
     code
 }

@@ -4,7 +4,7 @@
 use super::NetworkSource;
 use crate::cidr;
 use crate::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
-use aws_sdk_ec2::error::{DisplayErrorContext, ProvideErrorMetadata};
+use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{SubnetCidrBlockStateCode, Tag, VpcCidrBlockStateCode};
 use aws_sdk_ec2::Client;
 use ipnet::IpNet;
@@ -221,14 +221,12 @@ pub fn sdk_error<E>(account_id: &str, region: &str, operation: &str, err: E) -> 
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    let (code, message) = crate::aws_error::code_and_message(&err);
     ScanError {
         account_id: account_id.to_string(),
         region: region.to_string(),
         operation: operation.to_string(),
-        code: err.code().map(str::to_owned),
-        message: err
-            .message()
-            .map(str::to_owned)
-            .unwrap_or_else(|| DisplayErrorContext(&err).to_string()),
+        code,
+        message,
     }
 }

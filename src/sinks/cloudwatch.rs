@@ -1,0 +1,115 @@
+//! CloudWatch metrics through PutMetricData, in the fewest requests the limits allow.
+
+use super::metrics::{flatten, metric_groups, Metric, MetricUnit};
+use super::{Delivery, RunContext, Sink, SinkError};
+use crate::report::Report;
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
+use aws_sdk_cloudwatch::Client;
+use std::time::SystemTime;
+
+/// PutMetricData accepts at most 1000 metrics per request...
+pub const MAX_METRICS_PER_REQUEST: usize = 1000;
+/// ...and at most 1 MB; batches are cut well below it by a generous size estimate.
+pub const MAX_REQUEST_BYTES: usize = 900_000;
+
+pub struct CloudWatchSink {
+    pub client: Client,
+    pub namespace: String,
+}
+
+/// A generous estimate of a datum's encoded size: its strings plus fixed overhead.
+fn estimated_bytes(m: &Metric) -> usize {
+    let dims: usize = m
+        .dimensions
+        .iter()
+        .map(|(k, v)| k.len() + v.len() + 16)
+        .sum();
+    m.name.len() + dims + 64
+}
+
+/// Splits metrics into request-sized batches: ≤ 1000 metrics and under the byte cap.
+pub fn batches(metrics: Vec<Metric>) -> Vec<Vec<Metric>> {
+    let mut out: Vec<Vec<Metric>> = Vec::new();
+    let mut bytes = 0;
+    for m in metrics {
+        let size = estimated_bytes(&m);
+        let full = out
+            .last()
+            .is_none_or(|b| b.len() >= MAX_METRICS_PER_REQUEST || bytes + size > MAX_REQUEST_BYTES);
+        if full {
+            out.push(Vec::with_capacity(MAX_METRICS_PER_REQUEST));
+            bytes = 0;
+        }
+        bytes += size;
+        out.last_mut().expect("pushed above").push(m);
+    }
+    out
+}
+
+fn unit(u: MetricUnit) -> StandardUnit {
+    match u {
+        MetricUnit::Percent => StandardUnit::Percent,
+        MetricUnit::Count => StandardUnit::Count,
+        MetricUnit::Milliseconds => StandardUnit::Milliseconds,
+    }
+}
+
+fn datum(m: &Metric, timestamp: DateTime) -> MetricDatum {
+    let dims = m
+        .dimensions
+        .iter()
+        .map(|(k, v)| Dimension::builder().name(*k).value(v).build())
+        .collect();
+    MetricDatum::builder()
+        .metric_name(m.name)
+        .unit(unit(m.unit))
+        .value(m.value)
+        .timestamp(timestamp)
+        .set_dimensions(Some(dims))
+        .build()
+}
+
+/// The run's start time as CloudWatch's timestamp; every datum of a run shares it.
+fn run_timestamp(report: &Report) -> DateTime {
+    humantime::parse_rfc3339(&report.generated_at)
+        .map(DateTime::from)
+        .unwrap_or_else(|_| DateTime::from(SystemTime::now()))
+}
+
+#[async_trait::async_trait]
+impl Sink for CloudWatchSink {
+    fn name(&self) -> &'static str {
+        "cloudwatch"
+    }
+
+    async fn deliver(&self, report: &Report, ctx: &RunContext) -> Result<Delivery, SinkError> {
+        let metrics = flatten(&metric_groups(report, ctx.duration));
+        let count = metrics.len();
+        let timestamp = run_timestamp(report);
+        let batches = batches(metrics);
+        let requests = batches.len();
+        for (i, batch) in batches.into_iter().enumerate() {
+            let data: Vec<MetricDatum> = batch.iter().map(|m| datum(m, timestamp)).collect();
+            self.client
+                .put_metric_data()
+                .namespace(&self.namespace)
+                .set_metric_data(Some(data))
+                .send()
+                .await
+                .map_err(|e| {
+                    let mut err = SinkError::from_sdk("PutMetricData", &e);
+                    err.message = format!(
+                        "{} (request {} of {requests}; earlier ones were sent)",
+                        err.message,
+                        i + 1
+                    );
+                    err
+                })?;
+        }
+        Ok(Delivery::sent(format!(
+            "{count} metrics in {requests} PutMetricData request(s) to namespace {}",
+            self.namespace
+        )))
+    }
+}

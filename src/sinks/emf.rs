@@ -1,0 +1,93 @@
+//! The same metrics as CloudWatch Embedded Metric Format lines on stdout: CloudWatch
+//! Logs extracts them, with no PutMetricData calls and no extra permission.
+
+use super::metrics::{metric_groups, MetricGroup};
+use super::{Delivery, RunContext, Sink, SinkError};
+use crate::report::Report;
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::sync::Mutex;
+
+/// EMF allows at most 100 metrics per directive; a group has at most 4.
+pub const MAX_METRICS_PER_DIRECTIVE: usize = 100;
+
+pub struct EmfSink {
+    pub namespace: String,
+    pub out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl EmfSink {
+    pub fn stdout(namespace: String) -> EmfSink {
+        EmfSink {
+            namespace,
+            out: Mutex::new(Box::new(std::io::stdout())),
+        }
+    }
+}
+
+/// One EMF document for one group of metrics that share dimensions.
+pub fn emf_line(namespace: &str, timestamp_ms: u128, group: &MetricGroup) -> Value {
+    let dim_keys: Vec<&str> = group.dimensions.iter().map(|(k, _)| *k).collect();
+    let metrics: Vec<Value> = group
+        .metrics
+        .iter()
+        .take(MAX_METRICS_PER_DIRECTIVE)
+        .map(|(name, unit, _)| json!({"Name": name, "Unit": unit.as_str()}))
+        .collect();
+    let mut doc = Map::new();
+    doc.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms as u64,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                // [[]] publishes the run-level metrics without dimensions.
+                "Dimensions": [dim_keys],
+                "Metrics": metrics,
+            }],
+        }),
+    );
+    for (k, v) in &group.dimensions {
+        doc.insert((*k).to_string(), Value::from(v.as_str()));
+    }
+    for (name, _, value) in &group.metrics {
+        doc.insert((*name).to_string(), json!(value));
+    }
+    Value::Object(doc)
+}
+
+#[async_trait::async_trait]
+impl Sink for EmfSink {
+    fn name(&self) -> &'static str {
+        "emf"
+    }
+
+    async fn deliver(&self, report: &Report, ctx: &RunContext) -> Result<Delivery, SinkError> {
+        let groups = metric_groups(report, ctx.duration);
+        let ts = humantime::parse_rfc3339(&report.generated_at)
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis())
+            .unwrap_or_default();
+        let mut text = String::new();
+        let mut metrics = 0;
+        for g in &groups {
+            metrics += g.metrics.len();
+            text.push_str(&emf_line(&self.namespace, ts, g).to_string());
+            text.push('\n');
+        }
+        let io_err = |e: std::io::Error| SinkError {
+            operation: "write EMF".into(),
+            code: None,
+            message: e.to_string(),
+        };
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        out.write_all(text.as_bytes()).map_err(io_err)?;
+        out.flush().map_err(io_err)?;
+        Ok(Delivery::sent(format!(
+            "{metrics} metrics in {} EMF line(s) to namespace {}",
+            groups.len(),
+            self.namespace
+        )))
+    }
+}

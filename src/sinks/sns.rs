@@ -1,0 +1,195 @@
+//! One SNS alert per run when anything is in breach, written for a phone screen.
+
+use super::{Delivery, RunContext, Sink, SinkError};
+use crate::report::{Report, ResourceRecord};
+use crate::thresholds::Status;
+use aws_sdk_sns::types::MessageAttributeValue;
+use aws_sdk_sns::Client;
+use std::fmt::Write;
+
+/// SNS subjects must be under 100 characters.
+pub const MAX_SUBJECT_CHARS: usize = 99;
+/// SNS messages are at most 256 KiB including subject and attributes; the body stays
+/// well under it.
+pub const MAX_BODY_BYTES: usize = 250_000;
+
+pub struct SnsSink {
+    pub client: Client,
+    pub topic_arn: String,
+    /// Where the full report went, for the alert's footer.
+    pub report_location: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alert {
+    pub subject: String,
+    pub body: String,
+    pub severity: Status,
+    pub breach_count: usize,
+}
+
+/// A name a person recognises, without anything that would break a line.
+fn display_name(r: &ResourceRecord) -> String {
+    let name = r.name.as_deref().unwrap_or(&r.resource_id);
+    name.chars().filter(|c| !c.is_control()).collect()
+}
+
+fn entry(r: &ResourceRecord) -> String {
+    let cidrs: Vec<String> = r.cidrs.iter().map(ToString::to_string).collect();
+    let pct = r
+        .utilization_percent
+        .map(|p| format!("{p:.2}%"))
+        .unwrap_or_else(|| "-".into());
+    let largest = r
+        .largest_free_block
+        .map(|b| b.to_string())
+        .unwrap_or_else(|| "none".into());
+    let unit = if r.unit == crate::report::Unit::Address {
+        ""
+    } else {
+        " /64s"
+    };
+    let mut s = format!(
+        "{} {} {} ({})\n  {} {}  {}\n  {pct} used, {} free{unit}",
+        r.status,
+        r.resource_type.as_str(),
+        display_name(r),
+        r.resource_id,
+        r.account_id,
+        r.region,
+        cidrs.join(", "),
+        r.free,
+    );
+    if r.resource_type != crate::report::ResourceType::Subnet {
+        let _ = write!(s, ", largest free block {largest}");
+    }
+    s.push('\n');
+    s
+}
+
+/// The alert for a report, or `None` when nothing is in breach (never an empty
+/// message). `report_location` says where the full report went.
+pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
+    let breaches: Vec<&ResourceRecord> = report
+        .resources
+        .iter()
+        .filter(|r| r.status != Status::Ok)
+        .collect();
+    // Resources are sorted worst first, so the first breach is the worst.
+    let worst = *breaches.first()?;
+    let s = &report.summary;
+
+    let mut subject = format!(
+        "[{}] {} critical, {} warning: {} {} {}",
+        worst.status,
+        s.critical,
+        s.warning,
+        display_name(worst),
+        worst
+            .utilization_percent
+            .map(|p| format!("{p:.1}%"))
+            .unwrap_or_default(),
+        worst.region
+    );
+    if subject.chars().count() > MAX_SUBJECT_CHARS {
+        subject = subject
+            .chars()
+            .take(MAX_SUBJECT_CHARS - 3)
+            .collect::<String>()
+            + "...";
+    }
+
+    let mut footer = String::new();
+    if s.errors > 0 {
+        let _ = writeln!(
+            footer,
+            "{} scope error(s): some accounts/regions were not scanned.",
+            s.errors
+        );
+    }
+    if s.overlap_groups > 0 {
+        let _ = writeln!(
+            footer,
+            "{} group(s) of overlapping CIDRs.",
+            s.overlap_groups
+        );
+    }
+    let _ = write!(
+        footer,
+        "Run {} at {}. Full report: {report_location}.",
+        report.run_id, report.generated_at
+    );
+
+    let mut body = format!(
+        "{} critical, {} warning of {} resources monitored.\n\n",
+        s.critical, s.warning, s.resources
+    );
+    // Room for the footer and the "more" line.
+    let budget = MAX_BODY_BYTES - footer.len() - 200;
+    let mut listed = 0;
+    for r in &breaches {
+        let e = entry(r);
+        if body.len() + e.len() + 1 > budget {
+            break;
+        }
+        body.push_str(&e);
+        body.push('\n');
+        listed += 1;
+    }
+    if listed < breaches.len() {
+        let _ = writeln!(
+            body,
+            "...and {} more resource(s) in breach, not listed here (message size limit).\n",
+            breaches.len() - listed
+        );
+    }
+    body.push_str(&footer);
+    Some(Alert {
+        subject,
+        body,
+        severity: worst.status,
+        breach_count: breaches.len(),
+    })
+}
+
+fn attribute(data_type: &str, value: String) -> MessageAttributeValue {
+    MessageAttributeValue::builder()
+        .data_type(data_type)
+        .string_value(value)
+        .build()
+        .expect("data_type is set")
+}
+
+#[async_trait::async_trait]
+impl Sink for SnsSink {
+    fn name(&self) -> &'static str {
+        "sns"
+    }
+
+    async fn deliver(&self, report: &Report, _ctx: &RunContext) -> Result<Delivery, SinkError> {
+        let Some(alert) = compose(report, &self.report_location) else {
+            return Ok(Delivery::nothing("nothing in breach: no alert"));
+        };
+        let out = self
+            .client
+            .publish()
+            .topic_arn(&self.topic_arn)
+            .subject(&alert.subject)
+            .message(&alert.body)
+            .message_attributes("severity", attribute("String", alert.severity.to_string()))
+            .message_attributes(
+                "breach_count",
+                attribute("Number", alert.breach_count.to_string()),
+            )
+            .send()
+            .await
+            .map_err(|e| SinkError::from_sdk("Publish", &e))?;
+        Ok(Delivery::sent(format!(
+            "alert {} ({} in breach) published to {} as message {}",
+            alert.severity,
+            alert.breach_count,
+            self.topic_arn,
+            out.message_id().unwrap_or("?")
+        )))
+    }
+}
