@@ -11,9 +11,17 @@ moto keeps its state in module globals, so every emulator started in one
 process shares one AWS state; for isolated estates run one launch.py
 process per test (or POST /moto-api/reset between tests).
 
-Requests pass through EmulatorMiddleware before they reach moto, so the
-APIs moto lacks (CloudWatch's CBOR protocol, IPAM reads) can be answered
-there later without touching moto.
+Requests pass through EmulatorMiddleware before they reach moto. It
+answers what moto 5.2.5 lacks, without patching moto:
+
+    CloudWatch over Smithy RPC v2 CBOR    cloudwatch_cbor.py (bridged to moto)
+    IPAM read APIs from a JSON fixture    ipam.py     (GET/POST /_emulator/ipam)
+    request counts per operation          request_counter.py
+                                          (GET /_emulator/requests,
+                                           POST /_emulator/requests/reset)
+
+POST /moto-api/reset also clears the IPAM fixture and the request counts,
+so a reset emulator is a fresh one.
 """
 
 from __future__ import annotations
@@ -34,6 +42,11 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
+import aws_request
+from cloudwatch_cbor import CloudWatchCborBridge
+from ipam import IpamEmulator
+from request_counter import RequestCounter
+
 # How long start() waits for the first answer before giving up.
 READY_TIMEOUT_SECONDS = 30.0
 
@@ -42,21 +55,54 @@ READY_TIMEOUT_SECONDS = 30.0
 _PROBE_PATH = "/moto-api/config"
 
 
+# Paths that control the emulator rather than call an AWS API; never counted.
+CONTROL_PREFIX = "/_emulator/"
+MOTO_API_PREFIX = "/moto-api"
+MOTO_RESET_PATH = "/moto-api/reset"
+
+
 class EmulatorMiddleware:
     """WSGI app in front of moto's dispatcher.
 
-    Today it hands every request to moto. `route` is the hook point: return
-    a WSGI app from it to answer a request here instead (planned: a
-    CloudWatch Smithy RPC v2 CBOR -> JSON bridge, and IPAM read APIs
-    backed by a fixture, both of which moto 5.2.5 does not serve).
+    `route` picks who answers a request: the emulator's control endpoints,
+    the CloudWatch CBOR bridge, the IPAM fixture, or (None) moto itself.
+    Every AWS API request is counted on the way, whoever answers it.
     """
 
     def __init__(self, moto_app):
         self.moto_app = moto_app
+        self.counter = RequestCounter()
+        self.ipam = IpamEmulator()
+        self.cloudwatch = CloudWatchCborBridge(moto_app)
 
     def route(self, environ):
         """Return a WSGI app that should serve this request, or None for moto."""
-        return None
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(CONTROL_PREFIX):
+            return self._control_app(environ)
+        if path.startswith(MOTO_API_PREFIX):
+            if path == MOTO_RESET_PATH and environ.get("REQUEST_METHOD") == "POST":
+                self.reset()
+            return None
+        operation = aws_request.identify(environ)
+        self.counter.record(
+            operation.counter_key(environ.get("REQUEST_METHOD", "GET"), path)
+        )
+        return self.cloudwatch.route(environ) or self.ipam.route(environ, operation)
+
+    def reset(self):
+        """Forget the IPAM fixture and the request counts (moto resets itself)."""
+        self.ipam.clear()
+        self.counter.reset()
+
+    def _control_app(self, environ):
+        app = self.counter.control_app(environ) or self.ipam.control_app(environ)
+        if app is None:
+            path = environ.get("PATH_INFO", "")
+            return aws_request.respond_json(
+                404, {"error": f"no emulator endpoint {path}"}
+            )
+        return app
 
     def __call__(self, environ, start_response):
         app = self.route(environ) or self.moto_app

@@ -9,12 +9,18 @@ a second copy of the estate beside the first.
 
 moto counts AvailableIpAddressCount as 2^(32-prefix) - 5, less one per
 private IP on an ENI in the subnet; `used` below is that number of IPs.
+
+The demo seed also installs an IPAM fixture (emulator/ipam.py describes the
+format) that matches the estate: see demo_ipam_fixture. Seeding ends by
+zeroing the request counters, so a test counts only its own requests.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import ipaddress
+import json
 import sys
 import urllib.request
 from dataclasses import dataclass, field
@@ -24,6 +30,8 @@ from botocore.config import Config
 
 ACCESS_KEY = "testing"
 SECRET_KEY = "testing"
+# moto's default account, the one the "testing" keys map to.
+ACCOUNT_ID = "123456789012"
 
 # Seed for moto's random generator, so resource ids (vpc-..., subnet-...,
 # eni-...) come out the same on every run against a fresh emulator.
@@ -236,9 +244,355 @@ def seed_estate(endpoint_url, estate):
     return ids
 
 
+# --- the demo IPAM --------------------------------------------------------
+#
+# One IPAM (Advanced tier) in us-east-1 operating in both demo regions, with
+# its two default scopes. The private scope holds:
+#
+#   top-ipv4   10.0.0.0/8     locale None       allocations: the two child pools
+#   use1-ipv4  10.0.0.0/12    locale us-east-1  allocations: prod-core 10.0.0.0/16,
+#                                               shared-services 10.2.0.0/22 (vpc),
+#                                               10.3.0.0/16 (custom)
+#   euw1-ipv4  10.16.0.0/12   locale eu-west-1  nothing allocated (a free pool)
+#   use1-ipv6  fd00:10::/48   locale us-east-1  allocation: fd00:10::/56 (custom)
+#
+# The public scope has no pools. prod-core's secondary 10.1.0.0/20 and both
+# eu-west-1 VPCs stay unmanaged: no allocation covers them.
+
+IPAM_HOME_REGION = "us-east-1"
+IPAM_OPERATING_REGIONS = ("us-east-1", "eu-west-1")
+
+# (pool key, CIDR, locale, parent pool key, description); "None" is how AWS
+# spells "no locale".
+DEMO_POOLS = (
+    ("top-ipv4", "10.0.0.0/8", "None", None, "organization IPv4 space"),
+    ("use1-ipv4", "10.0.0.0/12", "us-east-1", "top-ipv4", "us-east-1 VPCs"),
+    ("euw1-ipv4", "10.16.0.0/12", "eu-west-1", "top-ipv4", "eu-west-1 VPCs"),
+    ("use1-ipv6", "fd00:10::/48", "us-east-1", None, "us-east-1 private IPv6"),
+)
+
+# VPCs (by name) whose primary CIDR is allocated from a pool.
+DEMO_VPC_ALLOCATIONS = (
+    ("use1-ipv4", "us-east-1", "prod-core", "10.0.0.0/16"),
+    ("use1-ipv4", "us-east-1", "shared-services", "10.2.0.0/22"),
+)
+
+# Space reserved in a pool without a resource (AllocateIpamPoolCidr).
+DEMO_CUSTOM_ALLOCATIONS = (
+    ("use1-ipv4", "10.3.0.0/16", "reserved for the next prod VPC"),
+    ("use1-ipv6", "fd00:10::/56", "reserved for the lab"),
+)
+
+
+def demo_id(prefix, name, digits=17):
+    """A fixed, AWS-shaped id ("ipam-pool-0a1b...") for a named demo object."""
+    digest = hashlib.sha256(f"{prefix}/{name}".encode()).hexdigest()
+    return f"{prefix}-0{digest[: digits - 1]}"
+
+
+def ipam_arn(kind, object_id, account=ACCOUNT_ID):
+    """IPAM ARNs carry no region: arn:aws:ec2::<account>:ipam-pool/<id>."""
+    return f"arn:aws:ec2::{account}:{kind}/{object_id}"
+
+
+def demo_ipam_fixture(ids, estate=None, account=ACCOUNT_ID):
+    """The IPAM fixture for the demo estate, given seed_estate's {region: {name: id}}.
+
+    The one place the fixture is put together; the helpers below each
+    build one of its parts.
+    """
+    estate = DEMO_ESTATE if estate is None else estate
+    names = DemoIpamIds.for_demo()
+    allocations, managed = _demo_allocations(ids, names, account)
+    resource_cidrs = demo_resource_cidrs(ids, estate, managed, account)
+    for entry in resource_cidrs:
+        entry.update(IpamId=names.ipam, IpamScopeId=names.scopes["private"])
+    return {
+        "ipams": [_demo_ipam(names, account)],
+        "scopes": _demo_scopes(names, account),
+        "pools": _demo_pools(names, account),
+        "poolCidrs": _demo_pool_cidrs(names),
+        "poolAllocations": allocations,
+        "resourceCidrs": resource_cidrs,
+    }
+
+
+@dataclass(frozen=True)
+class DemoIpamIds:
+    """The fixed ids of the demo IPAM, its scopes and pools."""
+
+    ipam: str
+    scopes: dict  # "private"/"public" -> scope id
+    pools: dict  # pool key (DEMO_POOLS) -> pool id
+
+    @classmethod
+    def for_demo(cls):
+        return cls(
+            ipam=demo_id("ipam", "demo"),
+            scopes={
+                kind: demo_id("ipam-scope", kind) for kind in ("private", "public")
+            },
+            pools={key: demo_id("ipam-pool", key) for key, *_ in DEMO_POOLS},
+        )
+
+
+def _owned_by_demo_ipam(names, account):
+    """The members every IPAM object repeats: owner, IPAM ARN, home region."""
+    return {
+        "OwnerId": account,
+        "IpamArn": ipam_arn("ipam", names.ipam, account),
+        "IpamRegion": IPAM_HOME_REGION,
+    }
+
+
+def _demo_ipam(names, account):
+    return {
+        **_owned_by_demo_ipam(names, account),
+        "IpamId": names.ipam,
+        "PublicDefaultScopeId": names.scopes["public"],
+        "PrivateDefaultScopeId": names.scopes["private"],
+        "ScopeCount": len(names.scopes),
+        "Description": "demo IPAM",
+        "OperatingRegions": [{"RegionName": r} for r in IPAM_OPERATING_REGIONS],
+        "State": "create-complete",
+        "Tier": "advanced",
+        "DefaultResourceDiscoveryId": demo_id("ipam-res-disco", "demo"),
+        "DefaultResourceDiscoveryAssociationId": demo_id(
+            "ipam-res-disco-assoc", "demo"
+        ),
+        "ResourceDiscoveryAssociationCount": 1,
+        "Tags": [{"Key": "Name", "Value": "demo-ipam"}],
+    }
+
+
+def _demo_scopes(names, account):
+    """The two scopes every IPAM has; all demo pools are in the private one."""
+    return [
+        {
+            **_owned_by_demo_ipam(names, account),
+            "IpamScopeId": scope_id,
+            "IpamScopeArn": ipam_arn("ipam-scope", scope_id, account),
+            "IpamScopeType": kind,
+            "IsDefault": True,
+            "PoolCount": len(DEMO_POOLS) if kind == "private" else 0,
+            "State": "create-complete",
+        }
+        for kind, scope_id in names.scopes.items()
+    ]
+
+
+def _demo_pools(names, account):
+    pools = []
+    for key, cidr, locale, parent, description in DEMO_POOLS:
+        pool = {
+            **_owned_by_demo_ipam(names, account),
+            "IpamPoolId": names.pools[key],
+            "IpamPoolArn": ipam_arn("ipam-pool", names.pools[key], account),
+            "IpamScopeArn": ipam_arn("ipam-scope", names.scopes["private"], account),
+            "IpamScopeType": "private",
+            "Locale": locale,
+            "PoolDepth": 1 if parent is None else 2,
+            "State": "create-complete",
+            "Description": description,
+            "AutoImport": False,
+            "AddressFamily": f"ipv{ipaddress.ip_network(cidr).version}",
+            "Tags": [{"Key": "Name", "Value": key}],
+        }
+        if parent:
+            pool["SourceIpamPoolId"] = names.pools[parent]
+        pools.append(pool)
+    return pools
+
+
+def _demo_pool_cidrs(names):
+    """Each pool has its one CIDR provisioned."""
+    return {
+        names.pools[key]: [
+            {
+                "Cidr": cidr,
+                "State": "provisioned",
+                "IpamPoolCidrId": demo_id("ipam-pool-cidr", cidr, 33),
+                "NetmaskLength": ipaddress.ip_network(cidr).prefixlen,
+            }
+        ]
+        for key, cidr, *_ in DEMO_POOLS
+    }
+
+
+def _demo_allocations(ids, names, account):
+    """({pool id: [allocation]}, {(VPC id, CIDR): pool id} of managed VPC CIDRs)."""
+    allocations = {pool_id: [] for pool_id in names.pools.values()}
+    for key, cidr, _, parent, _ in DEMO_POOLS:
+        if parent:  # a child pool's CIDR is an allocation in its parent
+            allocations[names.pools[parent]].append(
+                _allocation(
+                    cidr, "ipam-pool", account, names.pools[key], IPAM_HOME_REGION
+                )
+            )
+    managed = {}
+    for key, region, vpc_name, cidr in DEMO_VPC_ALLOCATIONS:
+        vpc_id = ids[region][vpc_name]
+        allocations[names.pools[key]].append(
+            _allocation(cidr, "vpc", account, vpc_id, region)
+        )
+        managed[(vpc_id, cidr)] = names.pools[key]
+    for key, cidr, description in DEMO_CUSTOM_ALLOCATIONS:
+        allocations[names.pools[key]].append(
+            _allocation(cidr, "custom", account, description=description)
+        )
+    return allocations, managed
+
+
+def _allocation(
+    cidr, resource_type, account, resource_id=None, region=None, description=None
+):
+    """One GetIpamPoolAllocations entry; custom ones name no resource."""
+    entry = {
+        "Cidr": cidr,
+        "IpamPoolAllocationId": demo_id("ipam-pool-alloc", cidr, 33),
+        "ResourceType": resource_type,
+        "ResourceOwner": account,
+        "ResourceId": resource_id,
+        "ResourceRegion": region,
+        "Description": description,
+    }
+    return {key: value for key, value in entry.items() if value is not None}
+
+
+def demo_resource_cidrs(ids, estate, managed, account=ACCOUNT_ID):
+    """GetIpamResourceCidrs entries for every VPC CIDR and subnet of the estate.
+
+    IpUsage is what IPAM reports: for a VPC CIDR the share of it covered by
+    subnets, for a subnet used / usable addresses. A CIDR is managed when an
+    allocation covers it (a subnet: when its VPC CIDR is managed), else
+    unmanaged with compliance "unmanaged". Overlap compares a VPC CIDR with
+    other VPCs' CIDRs and a subnet with other VPCs' subnets, so legacy-eu's
+    10.0.128.0/20 and prod-core's 10.0.0.0/16 are both "overlapping".
+    managed is {(VPC id, CIDR): pool id} for the allocated VPC CIDRs.
+    """
+    vpcs = [
+        (region, vpc) for region, region_vpcs in estate.items() for vpc in region_vpcs
+    ]
+    entries = []
+    for region, vpc in vpcs:
+        others = [other for _, other in vpcs if other is not vpc]
+        common = {
+            "ResourceRegion": region,
+            "ResourceOwnerId": account,
+            "VpcId": ids[region][vpc.name],
+        }
+        entries += _vpc_cidr_entries(vpc, others, managed, common)
+        entries += _subnet_entries(vpc, others, managed, common, ids[region])
+    return entries
+
+
+def _vpc_cidr_entries(vpc, others, managed, common):
+    """One entry per CIDR block of the VPC (primary and secondary)."""
+    vpc_id = common["VpcId"]
+    other_cidrs = [c for other in others for c in (other.cidr, *other.secondary_cidrs)]
+    entries = []
+    for cidr in (vpc.cidr, *vpc.secondary_cidrs):
+        block = ipaddress.ip_network(cidr)
+        covered = sum(
+            ipaddress.ip_network(s.cidr).num_addresses
+            for s in vpc.subnets
+            if ipaddress.ip_network(s.cidr).subnet_of(block)
+        )
+        entries.append(
+            {
+                **common,
+                **_management(managed.get((vpc_id, cidr))),
+                "ResourceId": vpc_id,
+                "ResourceName": vpc.name,
+                "ResourceCidr": cidr,
+                "ResourceType": "vpc",
+                "ResourceTags": [{"Key": "Name", "Value": vpc.name}],
+                "IpUsage": covered / block.num_addresses,
+                "OverlapStatus": _overlap(cidr, other_cidrs),
+            }
+        )
+    return entries
+
+
+def _subnet_entries(vpc, others, managed, common, region_ids):
+    """One entry per subnet; it is managed when its VPC CIDR is."""
+    other_subnets = [s.cidr for other in others for s in other.subnets]
+    managed_here = {
+        ipaddress.ip_network(cidr): pool
+        for (vpc_id, cidr), pool in managed.items()
+        if vpc_id == common["VpcId"]
+    }
+    entries = []
+    for subnet in vpc.subnets:
+        network = ipaddress.ip_network(subnet.cidr)
+        pool = next((p for b, p in managed_here.items() if network.subnet_of(b)), None)
+        tags = {"Name": subnet.name, **subnet.tags}
+        entries.append(
+            {
+                **common,
+                **_management(pool),
+                "ResourceId": region_ids[subnet.name],
+                "ResourceName": subnet.name,
+                "ResourceCidr": subnet.cidr,
+                "ResourceType": "subnet",
+                "ResourceTags": [{"Key": k, "Value": v} for k, v in tags.items()],
+                "IpUsage": subnet.used / (network.num_addresses - 5),
+                "OverlapStatus": _overlap(subnet.cidr, other_subnets),
+            }
+        )
+    return entries
+
+
+def _management(pool_id):
+    """The management fields of a resource CIDR allocated from pool_id (or not)."""
+    if pool_id is None:
+        return {"ManagementState": "unmanaged", "ComplianceStatus": "unmanaged"}
+    return {
+        "ManagementState": "managed",
+        "ComplianceStatus": "compliant",
+        "IpamPoolId": pool_id,
+    }
+
+
+def _overlap(cidr, others):
+    network = ipaddress.ip_network(cidr)
+    hit = any(network.overlaps(ipaddress.ip_network(other)) for other in others)
+    return "overlapping" if hit else "nonoverlapping"
+
+
+def install_ipam_fixture(endpoint_url, fixture):
+    """Replace the emulator's IPAM fixture (POST /_emulator/ipam)."""
+    _post_json(endpoint_url, "/_emulator/ipam", fixture)
+
+
+def _post_json(endpoint_url, path, document):
+    """POST a JSON document to an emulator control endpoint."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    request = urllib.request.Request(
+        f"{endpoint_url}{path}",
+        data=json.dumps(document).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with opener.open(request, timeout=30):
+        pass
+
+
+def reset_request_counts(endpoint_url):
+    """Zero the emulator's request counters (POST /_emulator/requests/reset).
+
+    Called once seeding is done, so the counts a test reads are its own
+    requests, not the seed's.
+    """
+    _post_json(endpoint_url, "/_emulator/requests/reset", {})
+
+
 def seed_demo(endpoint_url):
-    """Seed the demo estate (DEMO_ESTATE) into the emulator at endpoint_url."""
-    return seed_estate(endpoint_url, DEMO_ESTATE)
+    """Seed the demo estate (DEMO_ESTATE) and its IPAM into the emulator."""
+    ids = seed_estate(endpoint_url, DEMO_ESTATE)
+    install_ipam_fixture(endpoint_url, demo_ipam_fixture(ids))
+    reset_request_counts(endpoint_url)
+    return ids
 
 
 # Estates the CLIs can name with --seed.

@@ -63,10 +63,13 @@ fn every_setting_parses() {
     );
 }
 
+/// Environment given, and the parts the error message must contain.
+type ConfigCase<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+
 #[test]
 fn bad_settings_name_variable_value_and_what_is_allowed() {
     let region = ("AWS_REGION", "us-east-1");
-    let cases: &[(&[(&str, &str)], &[&str])] = &[
+    let cases: &[ConfigCase] = &[
         (
             &[region, ("WARNING_THRESHOLD_PERCENT", "abc")],
             &["WARNING_THRESHOLD_PERCENT", "\"abc\"", "percentage"],
