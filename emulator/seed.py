@@ -111,8 +111,13 @@ DEMO_ESTATE = {
 
 def ec2_client(endpoint_url, region):
     """An EC2 client for the emulator, immune to the caller's AWS settings."""
+    return aws_client("ec2", endpoint_url, region)
+
+
+def aws_client(service, endpoint_url, region):
+    """A client of any service for the emulator, immune to the caller's AWS settings."""
     return boto3.client(
-        "ec2",
+        service,
         endpoint_url=endpoint_url,
         region_name=region,
         aws_access_key_id=ACCESS_KEY,
@@ -587,10 +592,57 @@ def reset_request_counts(endpoint_url):
     _post_json(endpoint_url, "/_emulator/requests/reset", {})
 
 
+# Where the demo run's sinks deliver (make run sets these in the environment).
+SINK_REGION = "us-east-1"
+ALERT_TOPIC = "ipam-alerts"
+ALERT_QUEUE = "ipam-alerts-inbox"
+CONSUMER_FUNCTION = "ipam-report-consumer"
+
+
+def seed_sinks(endpoint_url, region=SINK_REGION):
+    """An SNS topic with an SQS inbox subscribed (so alerts can be read back) and a
+    downstream Lambda function (moto's Docker-free backend accepts the invokes)."""
+    sns = aws_client("sns", endpoint_url, region)
+    sqs = aws_client("sqs", endpoint_url, region)
+    topic_arn = sns.create_topic(Name=ALERT_TOPIC)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=ALERT_QUEUE)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+
+    iam = aws_client("iam", endpoint_url, region)
+    role = iam.create_role(
+        RoleName="ipam-report-consumer-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]
+    aws_client("lambda", endpoint_url, region).create_function(
+        FunctionName=CONSUMER_FUNCTION,
+        Runtime="provided.al2023",
+        Role=role["Arn"],
+        Handler="bootstrap",
+        # A stand-in package: moto's Docker-free backend never runs it.
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    return {"topic_arn": topic_arn, "queue_url": queue_url, "function": CONSUMER_FUNCTION}
+
+
 def seed_demo(endpoint_url):
-    """Seed the demo estate (DEMO_ESTATE) and its IPAM into the emulator."""
+    """Seed the demo estate (DEMO_ESTATE), its IPAM, and the sinks' targets."""
     ids = seed_estate(endpoint_url, DEMO_ESTATE)
     install_ipam_fixture(endpoint_url, demo_ipam_fixture(ids))
+    seed_sinks(endpoint_url)
     reset_request_counts(endpoint_url)
     return ids
 

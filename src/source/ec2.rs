@@ -135,7 +135,7 @@ fn map_vpc(v: &aws_sdk_ec2::types::Vpc, scope: &Scope) -> Vpc {
         push_cidr(a.cidr_block(), "CidrBlock", &mut ipv4_blocks, &mut warnings);
     }
     // Older answers (and some emulators) give only the primary block at the top level.
-    if ipv4_blocks.is_empty() && warnings.is_empty() {
+    if v.cidr_block_association_set().is_empty() {
         push_cidr(v.cidr_block(), "CidrBlock", &mut ipv4_blocks, &mut warnings);
     }
     let mut ipv6_blocks = Vec::new();
@@ -181,6 +181,9 @@ fn map_subnet(s: &aws_sdk_ec2::types::Subnet, scope: &Scope) -> Subnet {
             &mut ipv6_cidrs,
             &mut warnings,
         );
+    }
+    if v4.is_empty() && ipv6_cidrs.is_empty() && warnings.is_empty() {
+        warnings.push("neither CidrBlock nor an associated Ipv6CidrBlock in the AWS answer".into());
     }
     Subnet {
         id: s.subnet_id().unwrap_or_default().to_string(),
