@@ -50,8 +50,15 @@ test-rust: venv
 test-emulator: venv
 	@if [ -d emulator/tests ]; then $(VPY) -m unittest discover -s emulator/tests -t emulator; fi
 
+# The demo seed creates the alert topic (with an SQS inbox) and the consumer function.
+DEMO_TOPIC ?= arn:aws:sns:us-east-1:123456789012:ipam-alerts
+DEMO_CONSUMER ?= ipam-report-consumer
+
 run: venv build
-	REGIONS=$${REGIONS:-$(DEMO_REGIONS)} $(VPY) emulator/with_emulator.py --seed demo -- target/debug/ipam-monitor-local
+	REGIONS=$${REGIONS:-$(DEMO_REGIONS)} \
+	SNS_TOPIC_ARN=$${SNS_TOPIC_ARN-$(DEMO_TOPIC)} \
+	DOWNSTREAM_FUNCTIONS=$${DOWNSTREAM_FUNCTIONS-$(DEMO_CONSUMER)} \
+	$(VPY) emulator/with_emulator.py --seed demo -- target/debug/ipam-monitor-local
 
 emulator: venv
 	$(VPY) emulator/launch.py --seed demo

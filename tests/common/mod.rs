@@ -85,3 +85,35 @@ impl Drop for Emulator {
         let _ = self.child.wait();
     }
 }
+
+impl Emulator {
+    /// A plain HTTP request to the emulator's control endpoints (no HTTP client crate
+    /// needed): returns the response body.
+    pub fn control(&self, method: &str, path: &str) -> String {
+        use std::io::{Read, Write};
+        let addr = self.url.trim_start_matches("http://");
+        let mut s = std::net::TcpStream::connect(addr).expect("connect to emulator");
+        write!(
+            s,
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+        assert!(
+            head.starts_with("HTTP/1.1 2") || head.starts_with("HTTP/1.0 2"),
+            "{head}"
+        );
+        body.to_string()
+    }
+
+    /// Requests the emulator served, per `service:Operation`, since the last reset.
+    pub fn request_counts(&self) -> std::collections::HashMap<String, u64> {
+        serde_json::from_str(&self.control("GET", "/_emulator/requests")).expect("counts JSON")
+    }
+
+    pub fn reset_request_counts(&self) {
+        self.control("POST", "/_emulator/requests/reset");
+    }
+}

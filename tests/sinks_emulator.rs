@@ -1,0 +1,319 @@
+//! Sinks over HTTP against the emulator, read back: CloudWatch metrics through
+//! GetMetricData/ListMetrics, the SNS alert through an SQS subscription, downstream
+//! invokes through the emulator's request counts.
+
+mod common;
+
+use aws_sdk_cloudwatch::primitives::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, DimensionFilter, Metric, MetricDataQuery, MetricStat};
+use common::Emulator;
+use ipam_monitor::calculator::calculate;
+use ipam_monitor::config::{Config, RegionSelection};
+use ipam_monitor::handler::{App, HandlerError, RunOutput};
+use ipam_monitor::inventory::{Inventory, Subnet, Tags};
+use ipam_monitor::report::{Report, SCHEMA_VERSION};
+use ipam_monitor::sinks::cloudwatch::CloudWatchSink;
+use ipam_monitor::sinks::wiring::sinks_from_config;
+use ipam_monitor::sinks::{deliver_all, DeliveryStatus, RunContext, Sink};
+use ipam_monitor::source::ec2::Ec2Source;
+use ipam_monitor::thresholds::{ThresholdSource, Thresholds};
+use serde_json::{json, Value};
+use std::time::{Duration, SystemTime};
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:ipam-alerts";
+const INBOX: &str = "ipam-alerts-inbox";
+const CONSUMER: &str = "ipam-report-consumer";
+
+fn demo_config() -> Config {
+    Config {
+        regions: RegionSelection::List(vec!["us-east-1".into(), "eu-west-1".into()]),
+        own_region: Some("us-east-1".into()),
+        metric_namespace: "IpamMonitorTest".into(),
+        sns_topic_arn: Some(TOPIC.into()),
+        downstream_functions: vec![CONSUMER.into()],
+        ..Config::default()
+    }
+}
+
+async fn run_demo(emu: &Emulator, config: Config) -> Result<RunOutput, HandlerError> {
+    let sdk = emu.sdk_config("us-east-1").await;
+    let app = App {
+        source: Ec2Source::new(&sdk),
+        sinks: sinks_from_config(&config, &sdk),
+        config,
+    };
+    app.run(&json!({}), "sink-run".into()).await
+}
+
+fn dim(name: &str, value: &str) -> Dimension {
+    Dimension::builder().name(name).value(value).build()
+}
+
+#[tokio::test]
+async fn every_sink_delivers_the_demo_run() {
+    let emu = Emulator::start(Some("demo"));
+    let out = run_demo(&emu, demo_config())
+        .await
+        .expect("all sinks deliver");
+    let statuses: Vec<(&str, DeliveryStatus)> = out
+        .sinks
+        .iter()
+        .map(|s| (s.sink.as_str(), s.status))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("cloudwatch", DeliveryStatus::Delivered),
+            ("sns", DeliveryStatus::Delivered),
+            ("downstream", DeliveryStatus::Delivered)
+        ]
+    );
+    let counts = emu.request_counts();
+    // 16 resources, all measurable: 4 metrics each, plus 4 run-level metrics.
+    assert!(
+        out.sinks[0]
+            .detail
+            .starts_with("68 metrics in 1 PutMetricData"),
+        "{}",
+        out.sinks[0].detail
+    );
+    assert_eq!(counts.get("cloudwatch:PutMetricData"), Some(&1));
+    assert_eq!(counts.get("sns:Publish"), Some(&1));
+    assert_eq!(counts.get("lambda:Invoke"), Some(&1));
+
+    // CloudWatch: read prod-db-a's figures back with their dimensions.
+    let sdk = emu.sdk_config("us-east-1").await;
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let db = out
+        .report
+        .resources
+        .iter()
+        .find(|r| r.name.as_deref() == Some("prod-db-a"))
+        .unwrap();
+    let dims = vec![
+        dim("ResourceType", "subnet"),
+        dim("ResourceId", &db.resource_id),
+        dim("AccountId", "123456789012"),
+        dim("Region", "us-east-1"),
+    ];
+    let query = |id: &str, name: &str| {
+        MetricDataQuery::builder()
+            .id(id)
+            .metric_stat(
+                MetricStat::builder()
+                    .metric(
+                        Metric::builder()
+                            .namespace("IpamMonitorTest")
+                            .metric_name(name)
+                            .set_dimensions(Some(dims.clone()))
+                            .build(),
+                    )
+                    .period(60)
+                    .stat("Maximum")
+                    .build(),
+            )
+            .build()
+    };
+    let now = SystemTime::now();
+    let got = cw
+        .get_metric_data()
+        .metric_data_queries(query("util", "UtilizationPercent"))
+        .metric_data_queries(query("used", "UsedAddresses"))
+        .metric_data_queries(query("free", "FreeAddresses"))
+        .metric_data_queries(query("total", "TotalAddresses"))
+        .start_time(DateTime::from(now - Duration::from_secs(3600)))
+        .end_time(DateTime::from(now + Duration::from_secs(600)))
+        .send()
+        .await
+        .expect("GetMetricData");
+    let values: Vec<(String, Vec<f64>)> = got
+        .metric_data_results()
+        .iter()
+        .map(|r| (r.id().unwrap_or_default().to_string(), r.values().to_vec()))
+        .collect();
+    assert_eq!(
+        values,
+        [
+            ("util".to_string(), vec![95.62]),
+            ("used".to_string(), vec![240.0]),
+            ("free".to_string(), vec![11.0]),
+            ("total".to_string(), vec![251.0]),
+        ]
+    );
+    let listed = cw
+        .list_metrics()
+        .namespace("IpamMonitorTest")
+        .metric_name("ResourcesInBreach")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(listed.metrics().len(), 1);
+    assert!(
+        listed.metrics()[0].dimensions().is_empty(),
+        "run-level metrics have no resource dimension"
+    );
+    let subnets = cw
+        .list_metrics()
+        .namespace("IpamMonitorTest")
+        .metric_name("UtilizationPercent")
+        .dimensions(
+            DimensionFilter::builder()
+                .name("ResourceType")
+                .value("subnet")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        subnets.metrics().len(),
+        12,
+        "every subnet, not only those in breach"
+    );
+
+    // SNS: the alert as the SQS inbox received it.
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = sqs.get_queue_url().queue_name(INBOX).send().await.unwrap();
+    let msgs = sqs
+        .receive_message()
+        .queue_url(queue.queue_url().unwrap())
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(msgs.messages().len(), 1, "one alert per run");
+    let envelope: Value = serde_json::from_str(msgs.messages()[0].body().unwrap()).unwrap();
+    let subject = envelope["Subject"].as_str().unwrap();
+    assert_eq!(
+        subject,
+        "[CRITICAL] 2 critical, 3 warning: shared-services 100.0% us-east-1"
+    );
+    assert!(subject.len() < 100 && !subject.contains('\n'));
+    let body = envelope["Message"].as_str().unwrap();
+    let firsts: Vec<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("CRITICAL") || l.starts_with("WARNING"))
+        .collect();
+    assert_eq!(firsts.len(), 5, "{body}");
+    assert!(
+        firsts[0].starts_with("CRITICAL vpc shared-services"),
+        "{body}"
+    );
+    assert!(firsts[1].starts_with("CRITICAL subnet prod-db-a"), "{body}");
+    assert!(
+        body.contains("  123456789012 us-east-1  10.0.16.0/24\n  95.62% used, 11 free\n"),
+        "{body}"
+    );
+    assert!(body.contains("Run sink-run at "), "{body}");
+    assert!(
+        body.contains("Full report: sent to Lambda function(s) ipam-report-consumer."),
+        "{body}"
+    );
+    let attrs = &envelope["MessageAttributes"];
+    assert_eq!(attrs["severity"]["Value"], "CRITICAL");
+    assert_eq!(attrs["breach_count"]["Value"], "5");
+    assert_eq!(attrs["breach_count"]["Type"], "Number");
+}
+
+#[tokio::test]
+async fn missing_topic_fails_only_the_sns_sink() {
+    let emu = Emulator::start(Some("demo"));
+    let config = Config {
+        sns_topic_arn: Some("arn:aws:sns:us-east-1:123456789012:deleted-topic".into()),
+        ..demo_config()
+    };
+    let Err(HandlerError::Incomplete { problems, output }) = run_demo(&emu, config).await else {
+        panic!("a failed sink must fail the run");
+    };
+    assert!(
+        problems.contains("sink sns failed: Publish failed: NotFound"),
+        "{problems}"
+    );
+    let statuses: Vec<DeliveryStatus> = output.sinks.iter().map(|s| s.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            DeliveryStatus::Delivered,
+            DeliveryStatus::Failed,
+            DeliveryStatus::Delivered
+        ]
+    );
+    let counts = emu.request_counts();
+    assert_eq!(counts.get("cloudwatch:PutMetricData"), Some(&1));
+    assert_eq!(counts.get("lambda:Invoke"), Some(&1));
+}
+
+fn synthetic_report(subnets: usize) -> Report {
+    let inv = Inventory {
+        subnets: (0..subnets)
+            .map(|i| Subnet {
+                id: format!("subnet-{i:08}"),
+                vpc_id: "vpc-1".into(),
+                account_id: "123456789012".into(),
+                region: "us-east-1".into(),
+                availability_zone: "us-east-1a".into(),
+                ipv4_cidr: Some(format!("10.{}.{}.0/24", i / 256, i % 256).parse().unwrap()),
+                ipv6_cidrs: vec![],
+                available_ips: Some((i % 252) as i64),
+                tags: Tags::new(),
+                warnings: vec![],
+            })
+            .collect(),
+        ..Inventory::default()
+    };
+    let calc = calculate(&inv, &Thresholds::default(), ThresholdSource::Config);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        run_id: "bulk".into(),
+        generated_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        thresholds: Thresholds::default(),
+        threshold_source: ThresholdSource::Config,
+        scopes: vec![],
+        resources: calc.resources,
+        overlaps: calc.overlaps,
+        errors: vec![],
+        summary: calc.summary,
+    }
+}
+
+#[tokio::test]
+async fn two_thousand_five_hundred_metrics_take_exactly_three_requests() {
+    let emu = Emulator::start(None);
+    // 624 subnets × 4 metrics + 4 run-level metrics = 2,500 metrics.
+    let report = synthetic_report(624);
+    let sdk = emu.sdk_config("us-east-1").await;
+    let sinks: Vec<Box<dyn Sink>> = vec![Box::new(CloudWatchSink {
+        client: aws_sdk_cloudwatch::Client::new(&sdk),
+        namespace: "Bulk".into(),
+    })];
+    emu.reset_request_counts();
+    let ctx = RunContext {
+        duration: Duration::from_millis(1234),
+    };
+    let out = deliver_all(&sinks, &report, &ctx, false).await;
+    assert_eq!(
+        out[0].status,
+        DeliveryStatus::Delivered,
+        "{}",
+        out[0].detail
+    );
+    assert!(
+        out[0].detail.starts_with("2500 metrics in 3 PutMetricData"),
+        "{}",
+        out[0].detail
+    );
+    assert_eq!(
+        emu.request_counts().get("cloudwatch:PutMetricData"),
+        Some(&3)
+    );
+
+    let cw = aws_sdk_cloudwatch::Client::new(&sdk);
+    let run = cw
+        .list_metrics()
+        .namespace("Bulk")
+        .metric_name("RunDuration")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(run.metrics().len(), 1);
+}

@@ -1,0 +1,387 @@
+//! Sinks without the emulator: message composition, EMF structure, chunking, and
+//! faults injected with aws-smithy-mocks on the real SDK clients.
+
+use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataOutput;
+use aws_sdk_sns::config::retry::RetryConfig;
+use aws_sdk_sns::operation::publish::PublishOutput;
+use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use ipam_monitor::calculator::calculate;
+use ipam_monitor::inventory::{Inventory, Subnet, Tags};
+use ipam_monitor::report::{Report, SCHEMA_VERSION};
+use ipam_monitor::sinks::cloudwatch::{batches, CloudWatchSink};
+use ipam_monitor::sinks::downstream::chunk_payloads;
+use ipam_monitor::sinks::emf::EmfSink;
+use ipam_monitor::sinks::metrics::{flatten, metric_groups};
+use ipam_monitor::sinks::sns::{compose, SnsSink, MAX_BODY_BYTES};
+use ipam_monitor::sinks::{deliver_all, DeliveryStatus, RunContext, Sink};
+use ipam_monitor::thresholds::{ThresholdSource, Thresholds};
+use serde_json::Value;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+/// `n` subnets; every `breach_every`-th one (from the first) is full (CRITICAL), the
+/// rest empty; `usize::MAX` means none is full.
+fn report(n: usize, breach_every: usize) -> Report {
+    let inv = Inventory {
+        subnets: (0..n)
+            .map(|i| Subnet {
+                id: format!("subnet-{i:017x}"),
+                vpc_id: "vpc-1".into(),
+                account_id: "123456789012".into(),
+                region: "eu-central-1".into(),
+                availability_zone: "eu-central-1a".into(),
+                ipv4_cidr: Some(
+                    format!("10.{}.{}.0/24", i / 256 % 256, i % 256)
+                        .parse()
+                        .unwrap(),
+                ),
+                ipv6_cidrs: vec![],
+                available_ips: Some(if breach_every != usize::MAX && i % breach_every == 0 {
+                    0
+                } else {
+                    251
+                }),
+                tags: [("Name".to_string(), format!("app-subnet-{i}"))]
+                    .into_iter()
+                    .collect::<Tags>(),
+                warnings: vec![],
+            })
+            .collect(),
+        ..Inventory::default()
+    };
+    let calc = calculate(&inv, &Thresholds::default(), ThresholdSource::Config);
+    Report {
+        schema_version: SCHEMA_VERSION,
+        run_id: "run-42".into(),
+        generated_at: "2026-11-23T12:00:00Z".into(),
+        thresholds: Thresholds::default(),
+        threshold_source: ThresholdSource::Config,
+        scopes: vec![],
+        resources: calc.resources,
+        overlaps: calc.overlaps,
+        errors: vec![],
+        summary: calc.summary,
+    }
+}
+
+fn ctx() -> RunContext {
+    RunContext {
+        duration: Duration::from_millis(900),
+    }
+}
+
+#[test]
+fn no_breach_means_no_alert() {
+    assert!(compose(&report(10, usize::MAX), "x").is_none());
+}
+
+#[test]
+fn alert_subject_and_body_for_a_phone() {
+    let mut r = report(3, 2); // subnets 0 and 2 are full
+    r.resources[0].name = Some("line\nbreak\tname".into());
+    let a = compose(&r, "sent to Lambda function(s) consumer").unwrap();
+    assert_eq!(a.breach_count, 2);
+    assert!(
+        a.subject.len() < 100 && !a.subject.contains('\n'),
+        "{:?}",
+        a.subject
+    );
+    assert!(
+        a.subject
+            .starts_with("[CRITICAL] 2 critical, 0 warning: linebreakname 100.0% eu-central-1"),
+        "{}",
+        a.subject
+    );
+    assert!(
+        a.body
+            .starts_with("2 critical, 0 warning of 3 resources monitored.\n\n"),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body.ends_with(
+            "Run run-42 at 2026-11-23T12:00:00Z. Full report: sent to Lambda function(s) consumer."
+        ),
+        "{}",
+        a.body
+    );
+}
+
+#[test]
+fn long_subject_is_cut_under_100_characters() {
+    let mut r = report(1, 1);
+    r.resources[0].name = Some("n".repeat(300));
+    let a = compose(&r, "x").unwrap();
+    assert_eq!(a.subject.chars().count(), 99);
+    assert!(a.subject.ends_with("..."));
+}
+
+#[test]
+fn huge_breach_list_stays_under_the_sns_limit_and_says_how_many_more() {
+    let r = report(20_000, 1); // every subnet in breach
+    let a = compose(&r, "sent to Lambda function(s) consumer").unwrap();
+    assert!(a.body.len() <= MAX_BODY_BYTES, "{} bytes", a.body.len());
+    assert!(a.body.len() + a.subject.len() + 200 < 256 * 1024);
+    let listed = a
+        .body
+        .lines()
+        .filter(|l| l.starts_with("CRITICAL subnet"))
+        .count();
+    assert!(listed > 100 && listed < 20_000, "{listed} listed");
+    let more = format!("...and {} more resource(s) in breach", 20_000 - listed);
+    assert!(a.body.contains(&more), "missing {more:?}");
+    assert!(a
+        .body
+        .contains("Full report: sent to Lambda function(s) consumer."));
+}
+
+#[test]
+fn metrics_cover_every_resource_and_batch_at_1000() {
+    let r = report(700, 3);
+    let metrics = flatten(&metric_groups(&r, Duration::from_secs(2)));
+    assert_eq!(metrics.len(), 700 * 4 + 4);
+    assert!(metrics.iter().all(|m| m.value.is_finite()));
+    let sizes: Vec<usize> = batches(metrics).iter().map(Vec::len).collect();
+    assert_eq!(sizes, [1000, 1000, 804]);
+}
+
+/// A Write that keeps what it is given.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn emf_lines_follow_the_embedded_metric_format() {
+    let r = report(5, 2);
+    let captured = Captured::default();
+    let sink = EmfSink {
+        namespace: "IpamMonitor".into(),
+        out: Mutex::new(Box::new(captured.clone())),
+    };
+    let d = sink.deliver(&r, &ctx()).await.unwrap();
+    assert_eq!(
+        d.detail,
+        "24 metrics in 6 EMF line(s) to namespace IpamMonitor"
+    );
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 6);
+    let valid_units = ["Percent", "Count", "Milliseconds"];
+    for doc in &lines {
+        let aws = doc["_aws"].as_object().expect("_aws object");
+        let ts = aws["Timestamp"]
+            .as_u64()
+            .expect("Timestamp: integer epoch milliseconds");
+        assert_eq!(ts, 1_795_435_200_000); // 2026-11-23T12:00:00Z
+        let directives = aws["CloudWatchMetrics"]
+            .as_array()
+            .expect("CloudWatchMetrics array");
+        assert_eq!(directives.len(), 1);
+        for d in directives {
+            assert_eq!(d["Namespace"], "IpamMonitor");
+            for set in d["Dimensions"]
+                .as_array()
+                .expect("Dimensions: array of arrays")
+            {
+                let set = set.as_array().expect("a dimension set is an array");
+                assert!(set.len() <= 30);
+                for key in set {
+                    let key = key.as_str().expect("dimension keys are strings");
+                    assert!(
+                        doc[key].is_string(),
+                        "dimension {key} must be a top-level string"
+                    );
+                }
+            }
+            let metrics = d["Metrics"].as_array().unwrap();
+            assert!(!metrics.is_empty() && metrics.len() <= 100);
+            for m in metrics {
+                let name = m["Name"].as_str().unwrap();
+                assert!(
+                    doc[name].is_number(),
+                    "metric {name} needs a numeric top-level value"
+                );
+                assert!(valid_units.contains(&m["Unit"].as_str().unwrap()));
+            }
+        }
+    }
+    let critical = lines
+        .iter()
+        .find(|l| l["UtilizationPercent"] == 100.0)
+        .unwrap();
+    assert_eq!(critical["ResourceType"], "subnet");
+    assert_eq!(critical["UsedAddresses"], 251.0);
+    let run = lines.last().unwrap();
+    assert_eq!(
+        run["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        serde_json::json!([[]])
+    );
+    assert_eq!(run["ResourcesInBreach"], 3.0);
+    assert_eq!(run["RunDuration"], 900.0);
+}
+
+#[test]
+fn large_report_is_chunked_under_the_limit_and_reassembles() {
+    let r = report(3_000, 7);
+    let limit = 100_000;
+    let chunks = chunk_payloads(&r, limit).unwrap();
+    assert!(chunks.len() > 3, "{} chunks", chunks.len());
+    let docs: Vec<Value> = chunks
+        .iter()
+        .map(|c| {
+            assert!(c.len() <= limit, "chunk of {} bytes", c.len());
+            serde_json::from_slice(c).unwrap()
+        })
+        .collect();
+    let n = docs.len();
+    for (i, d) in docs.iter().enumerate() {
+        assert_eq!(
+            (d["kind"].as_str(), d["run_id"].as_str()),
+            (Some("ipam-monitor.report"), Some("run-42"))
+        );
+        assert_eq!(
+            (d["chunk"].as_u64(), d["chunks"].as_u64()),
+            (Some(i as u64 + 1), Some(n as u64))
+        );
+        assert_eq!(
+            d.get("report").is_some(),
+            i == 0,
+            "only chunk 1 carries the report head"
+        );
+    }
+    // The consumer's reassembly: chunk 1's report plus every chunk's resources, in order.
+    let mut rebuilt = docs[0]["report"].clone();
+    let all: Vec<Value> = docs
+        .iter()
+        .flat_map(|d| d["resources"].as_array().unwrap().clone())
+        .collect();
+    rebuilt["resources"] = Value::Array(all);
+    assert_eq!(rebuilt, serde_json::to_value(&r).unwrap());
+
+    let one = chunk_payloads(&report(3, 2), 1_000_000).unwrap();
+    assert_eq!(one.len(), 1);
+    let d: Value = serde_json::from_slice(&one[0]).unwrap();
+    assert_eq!(
+        (d["chunk"].as_u64(), d["chunks"].as_u64()),
+        (Some(1), Some(1))
+    );
+}
+
+fn throttling() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+        aws_smithy_types::body::SdkBody::from(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r1</RequestId></ErrorResponse>",
+        ),
+    )
+}
+
+fn not_found() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(404).unwrap(),
+        aws_smithy_types::body::SdkBody::from(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>NotFound</Code><Message>Topic does not exist</Message></Error><RequestId>r2</RequestId></ErrorResponse>",
+        ),
+    )
+}
+
+fn fast_retries() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(5))
+}
+
+#[tokio::test]
+async fn sns_throttled_then_succeeding_publishes_once() {
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .match_requests(|p| {
+            p.subject().is_some_and(|s| s.starts_with("[CRITICAL]"))
+                && p.message_attributes()
+                    .is_some_and(|a| a["severity"].string_value() == Some("CRITICAL"))
+        })
+        .sequence()
+        .http_response(throttling)
+        .times(2)
+        .output(|| PublishOutput::builder().message_id("m-1").build())
+        .build();
+    let client = mock_client!(aws_sdk_sns, RuleMode::Sequential, [&publish], |b| b
+        .retry_config(fast_retries()));
+    let sink = SnsSink {
+        client,
+        topic_arn: "arn:aws:sns:us-east-1:123456789012:t".into(),
+        report_location: "x".into(),
+    };
+    let d = sink.deliver(&report(4, 2), &ctx()).await.unwrap();
+    assert_eq!(d.status, DeliveryStatus::Delivered);
+    assert!(d.detail.ends_with("as message m-1"), "{}", d.detail);
+    assert_eq!(
+        publish.num_calls(),
+        3,
+        "two throttled attempts, then the one that landed"
+    );
+}
+
+#[tokio::test]
+async fn sns_not_found_while_cloudwatch_still_publishes() {
+    let publish = mock!(aws_sdk_sns::Client::publish).then_http_response(not_found);
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish], |b| b
+        .retry_config(fast_retries()));
+    let put = mock!(aws_sdk_cloudwatch::Client::put_metric_data)
+        .match_requests(|p| {
+            p.namespace() == Some("IpamMonitor") && p.metric_data().len() == 16 * 4 + 4
+        })
+        .then_output(|| PutMetricDataOutput::builder().build());
+    let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&put]);
+    // SNS first, so CloudWatch runs after the failure.
+    let sinks: Vec<Box<dyn Sink>> = vec![
+        Box::new(SnsSink {
+            client: sns,
+            topic_arn: "arn:aws:sns:us-east-1:123456789012:gone".into(),
+            report_location: "x".into(),
+        }),
+        Box::new(CloudWatchSink {
+            client: cw,
+            namespace: "IpamMonitor".into(),
+        }),
+    ];
+    let out = deliver_all(&sinks, &report(16, 4), &ctx(), false).await;
+    assert_eq!(out[0].status, DeliveryStatus::Failed);
+    assert_eq!(
+        out[0].detail,
+        "Publish failed: NotFound: Topic does not exist"
+    );
+    assert_eq!(publish.num_calls(), 1, "NotFound is not retried");
+    assert_eq!(
+        out[1].status,
+        DeliveryStatus::Delivered,
+        "{}",
+        out[1].detail
+    );
+    assert_eq!(put.num_calls(), 1);
+}
+
+#[test]
+fn report_time_is_the_run_start() {
+    // The EMF timestamp above is derived from generated_at; make sure the fixture's
+    // constant is what humantime parses.
+    let t = humantime::parse_rfc3339("2026-11-23T12:00:00Z").unwrap();
+    let ms = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    assert_eq!(ms, 1_795_435_200_000);
+}
