@@ -2,10 +2,10 @@
 //! Turns an [`Inventory`] into report records, overlap groups and counts.
 
 use crate::cidr::{self, Family};
-use crate::inventory::{name_tag, Inventory, Subnet, Vpc};
+use crate::inventory::{name_tag, Inventory, IpamPool, ResourceCidr, Subnet, Vpc};
 use crate::report::{
-    round_percent, AddressUsage, AppliedThresholds, BlockUsage, Measure, OverlapGroup,
-    OverlapMember, ResourceRecord, ResourceType, Summary, Unit,
+    round_percent, AddressUsage, AppliedThresholds, BlockUsage, IpamObservation, Measure,
+    OverlapGroup, OverlapMember, PoolDetails, ResourceRecord, ResourceType, Summary, Unit,
 };
 use crate::thresholds::{Status, ThresholdSource, Thresholds};
 use ipnet::IpNet;
@@ -16,6 +16,80 @@ pub const AWS_RESERVED_PER_SUBNET: u128 = 5;
 
 /// Addresses in one /64, the unit IPv6 figures are reported in.
 const SLASH64: u128 = 1u128 << 64;
+
+/// IPAM's usage and ours may differ this much (percentage points) before it is flagged:
+/// IPAM samples usage on its own schedule, so small drift is normal.
+pub const DISAGREEMENT_POINTS: f64 = 10.0;
+
+/// What IPAM knows, indexed for the records.
+struct IpamIndex<'a> {
+    /// VPC id -> (allocated CIDR, pool id) of allocations made to that VPC.
+    vpc_allocations: HashMap<&'a str, Vec<(IpNet, &'a str)>>,
+    /// (resource id, CIDR) -> IPAM's view of it.
+    observed: HashMap<(&'a str, IpNet), &'a ResourceCidr>,
+    /// An IPAM call failed: a CIDR without an allocation may still be managed.
+    incomplete: bool,
+}
+
+impl<'a> IpamIndex<'a> {
+    fn new(inv: &'a Inventory) -> IpamIndex<'a> {
+        let mut vpc_allocations: HashMap<&str, Vec<(IpNet, &str)>> = HashMap::new();
+        for pool in &inv.pools {
+            for a in &pool.allocations {
+                if let (true, Some(id)) = (a.resource_type == "vpc", a.resource_id.as_deref()) {
+                    vpc_allocations
+                        .entry(id)
+                        .or_default()
+                        .push((a.cidr, pool.id.as_str()));
+                }
+            }
+        }
+        let observed = inv
+            .resource_cidrs
+            .iter()
+            .map(|r| ((r.resource_id.as_str(), r.cidr), r))
+            .collect();
+        IpamIndex {
+            vpc_allocations,
+            observed,
+            incomplete: inv.ipam_incomplete(),
+        }
+    }
+
+    /// Whether an allocation to `vpc_id` covers `block`, and from which pool.
+    fn managed(&self, vpc_id: &str, block: &IpNet) -> (Option<bool>, Option<String>) {
+        let pool = self
+            .vpc_allocations
+            .get(vpc_id)
+            .and_then(|allocs| allocs.iter().find(|(c, _)| cidr::contains(c, block)));
+        match pool {
+            Some((_, pool_id)) => (Some(true), Some(pool_id.to_string())),
+            None if self.incomplete => (None, None),
+            None => (Some(false), None),
+        }
+    }
+
+    /// IPAM's view of `resource_id`'s `cidr`, compared with our `ours` percentage.
+    fn observe(
+        &self,
+        resource_id: &str,
+        cidr: &IpNet,
+        ours: Option<f64>,
+    ) -> Option<IpamObservation> {
+        let r = self.observed.get(&(resource_id, *cidr))?;
+        let theirs = r.ip_usage.map(|u| round_percent(u * 100.0));
+        let disagrees =
+            matches!((theirs, ours), (Some(t), Some(o)) if (t - o).abs() > DISAGREEMENT_POINTS);
+        Some(IpamObservation {
+            ipam_pool_id: r.pool_id.clone(),
+            ip_usage_percent: theirs,
+            compliance_status: r.compliance_status.clone(),
+            overlap_status: r.overlap_status.clone(),
+            management_state: r.management_state.clone(),
+            disagrees,
+        })
+    }
+}
 
 pub struct Calculated {
     pub resources: Vec<ResourceRecord>,
@@ -35,16 +109,42 @@ pub fn calculate(inv: &Inventory, thresholds: &Thresholds, source: ThresholdSour
             .push(s);
     }
 
-    let mut resources: Vec<ResourceRecord> = Vec::with_capacity(vpcs.len() + subnets.len());
+    let ipam = IpamIndex::new(inv);
+    let mut resources: Vec<ResourceRecord> =
+        Vec::with_capacity(vpcs.len() + subnets.len() + inv.pools.len());
+    // (region, VPC id) -> its blocks with their managed state, for the subnets.
+    let mut block_state: HashMap<(&str, &str), Vec<(IpNet, Option<bool>)>> = HashMap::new();
     for vpc in &vpcs {
         let members = by_vpc
             .get(&(vpc.region.as_str(), vpc.id.as_str()))
             .map(Vec::as_slice)
             .unwrap_or(&[]);
-        resources.push(vpc_record(vpc, members, thresholds, source));
+        let rec = vpc_record(vpc, members, thresholds, source, &ipam);
+        block_state.insert(
+            (vpc.region.as_str(), vpc.id.as_str()),
+            rec.cidr_blocks
+                .iter()
+                .map(|b| (b.cidr, b.managed))
+                .collect(),
+        );
+        resources.push(rec);
     }
     for s in &subnets {
-        resources.push(subnet_record(s, thresholds, source));
+        let mut rec = subnet_record(s, thresholds, source);
+        if let Some(net) = s.ipv4_cidr {
+            rec.managed = block_state
+                .get(&(s.region.as_str(), s.vpc_id.as_str()))
+                .and_then(|blocks| blocks.iter().find(|(b, _)| cidr::contains(b, &net)))
+                .and_then(|(_, m)| *m);
+            rec.ipam_observed = ipam.observe(&s.id, &net, rec.utilization_percent);
+            if let Some(o) = rec.ipam_observed.as_ref().filter(|o| o.disagrees) {
+                rec.warnings.push(disagreement(o, rec.utilization_percent));
+            }
+        }
+        resources.push(rec);
+    }
+    for pool in dedup(&inv.pools, |p| &p.id) {
+        resources.push(pool_record(pool, thresholds, source));
     }
     sort_worst_first(&mut resources);
 
@@ -112,6 +212,8 @@ fn subnet_record(s: &Subnet, base: &Thresholds, source: ThresholdSource) -> Reso
         free_blocks: Vec::new(),
         cidr_blocks: Vec::new(),
         address_usage: None,
+        pool: None,
+        ipam_observed: None,
         warnings,
     };
 
@@ -164,11 +266,20 @@ fn checked_available(raw: Option<i64>, usable: u128, warnings: &mut Vec<String>)
     Some(raw)
 }
 
+fn disagreement(o: &IpamObservation, ours: Option<f64>) -> String {
+    format!(
+        "IPAM reports {}% used where this run computed {}% (more than {DISAGREEMENT_POINTS} points apart)",
+        o.ip_usage_percent.unwrap_or_default(),
+        ours.unwrap_or_default()
+    )
+}
+
 fn vpc_record(
     vpc: &Vpc,
     subnets: &[&Subnet],
     base: &Thresholds,
     source: ThresholdSource,
+    ipam: &IpamIndex,
 ) -> ResourceRecord {
     let (t, source, tag_warning) = base.with_tags(source, &vpc.tags);
     let mut warnings = vpc.warnings.clone();
@@ -209,6 +320,25 @@ fn vpc_record(
         blocks.push(usage);
     }
 
+    for b in &mut blocks {
+        (b.managed, b.ipam_pool_id) = ipam.managed(&vpc.id, &b.cidr);
+        b.ipam_observed = ipam.observe(&vpc.id, &b.cidr, Some(b.allocation_percent));
+        if let Some(o) = b.ipam_observed.as_ref().filter(|o| o.disagrees) {
+            warnings.push(format!(
+                "{}: {}",
+                b.cidr,
+                disagreement(o, Some(b.allocation_percent))
+            ));
+        }
+    }
+    let managed = if blocks.iter().any(|b| b.managed == Some(false)) {
+        Some(false)
+    } else if blocks.iter().all(|b| b.managed == Some(true)) {
+        Some(true)
+    } else {
+        None
+    };
+
     let address_usage = subnet_address_usage(subnets);
     let mut cidrs = vpc.ipv4_blocks.clone();
     cidrs.extend(&vpc.ipv6_blocks);
@@ -222,7 +352,7 @@ fn vpc_record(
         availability_zone: None,
         cidrs,
         address_family: Family::Ipv4,
-        managed: None,
+        managed,
         measure: Measure::Allocation,
         unit: Unit::Address,
         total,
@@ -236,6 +366,89 @@ fn vpc_record(
         free_blocks,
         cidr_blocks: blocks,
         address_usage: Some(address_usage),
+        pool: None,
+        ipam_observed: None,
+        warnings,
+    }
+}
+
+/// A pool: allocation = space of its allocations (VPCs, child pools, custom) inside
+/// its provisioned CIDRs; free space = provisioned minus allocations.
+fn pool_record(pool: &IpamPool, base: &Thresholds, source: ThresholdSource) -> ResourceRecord {
+    let (t, source, tag_warning) = base.with_tags(source, &pool.tags);
+    let mut warnings = pool.warnings.clone();
+    warnings.extend(tag_warning);
+
+    let allocated: Vec<IpNet> = pool.allocations.iter().map(|a| a.cidr).collect();
+    let mut free_blocks = Vec::new();
+    let blocks: Vec<BlockUsage> = pool
+        .cidrs
+        .iter()
+        .map(|c| block_usage(c, &allocated, &mut free_blocks))
+        .collect();
+    for a in &pool.allocations {
+        if !pool.cidrs.iter().any(|c| cidr::contains(c, &a.cidr)) {
+            warnings.push(format!(
+                "allocation {} lies outside the pool's provisioned CIDRs",
+                a.cidr
+            ));
+        }
+    }
+    let family = pool.cidrs.first().map(Family::of).unwrap_or(Family::Ipv4);
+    let (unit, div) = match family {
+        Family::Ipv4 => (Unit::Address, 1),
+        Family::Ipv6 => (Unit::Slash64, SLASH64),
+    };
+    // Sum in addresses, then convert, so IPv6 totals stay exact.
+    let total: u128 = pool
+        .cidrs
+        .iter()
+        .map(cidr::size)
+        .fold(0, u128::saturating_add);
+    let used: u128 = pool
+        .cidrs
+        .iter()
+        .map(|c| cidr::covered_size(allocated.iter().filter(|a| cidr::contains(c, a))))
+        .fold(0, u128::saturating_add);
+    let free = total - used;
+    let floor_free = (family == Family::Ipv4).then_some(free);
+
+    ResourceRecord {
+        resource_type: ResourceType::IpamPool,
+        resource_id: pool.id.clone(),
+        name: name_tag(&pool.tags)
+            .or(pool.description.as_deref())
+            .map(str::to_owned),
+        account_id: pool.account_id.clone(),
+        region: pool.locale.clone().unwrap_or_else(|| pool.region.clone()),
+        vpc_id: None,
+        availability_zone: None,
+        cidrs: pool.cidrs.clone(),
+        address_family: family,
+        managed: Some(true),
+        measure: Measure::Allocation,
+        unit,
+        total: total / div,
+        usable: total / div,
+        used: used / div,
+        free: free / div,
+        utilization_percent: percent(used, total),
+        status: t.status(used, total, floor_free),
+        thresholds: applied(&t, source),
+        largest_free_block: cidr::largest(&free_blocks),
+        free_blocks,
+        cidr_blocks: blocks,
+        address_usage: None,
+        pool: Some(PoolDetails {
+            ipam_id: pool.ipam_id.clone(),
+            scope_id: pool.scope_id.clone(),
+            scope_type: pool.scope_type.clone(),
+            parent_pool_id: pool.parent_pool_id.clone(),
+            locale: pool.locale.clone(),
+            depth: pool.depth,
+            allocations: pool.allocations.len(),
+        }),
+        ipam_observed: None,
         warnings,
     }
 }
@@ -265,6 +478,9 @@ fn block_usage(block: &IpNet, children: &[IpNet], free_out: &mut Vec<IpNet>) -> 
         free: (total - allocated) / div,
         allocation_percent: round_percent(cidr::ratio(allocated, total) * 100.0),
         largest_free_block: largest,
+        managed: None,
+        ipam_pool_id: None,
+        ipam_observed: None,
     }
 }
 
@@ -364,9 +580,22 @@ fn summarize(resources: &[ResourceRecord], overlap_groups: usize) -> Summary {
     };
     for r in resources {
         match r.resource_type {
-            ResourceType::Vpc => s.vpcs += 1,
+            ResourceType::Vpc => {
+                s.vpcs += 1;
+                for b in &r.cidr_blocks {
+                    match b.managed {
+                        Some(true) => s.managed_cidrs += 1,
+                        Some(false) => s.unmanaged_cidrs += 1,
+                        None => {}
+                    }
+                    s.ipam_disagreements +=
+                        usize::from(b.ipam_observed.as_ref().is_some_and(|o| o.disagrees));
+                }
+            }
             ResourceType::Subnet => s.subnets += 1,
+            ResourceType::IpamPool => s.ipam_pools += 1,
         }
+        s.ipam_disagreements += usize::from(r.ipam_observed.as_ref().is_some_and(|o| o.disagrees));
         match r.status {
             Status::Ok => s.ok += 1,
             Status::Warning => s.warning += 1,

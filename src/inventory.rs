@@ -63,6 +63,68 @@ pub struct ScanError {
     pub message: String,
 }
 
+/// An IPAM pool with its provisioned CIDRs and the allocations made from them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IpamPool {
+    pub id: String,
+    pub ipam_id: String,
+    pub scope_id: String,
+    /// `private` or `public`.
+    pub scope_type: String,
+    /// The pool this one was carved from; its CIDRs are allocations there.
+    pub parent_pool_id: Option<String>,
+    /// The region the pool serves, or `None` for a pool without a locale.
+    pub locale: Option<String>,
+    pub depth: Option<i32>,
+    pub account_id: String,
+    /// The IPAM's home region, where the pool was read.
+    pub region: String,
+    pub description: Option<String>,
+    pub tags: Tags,
+    /// Provisioned CIDRs (state `provisioned`).
+    pub cidrs: Vec<IpNet>,
+    pub allocations: Vec<PoolAllocation>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PoolAllocation {
+    pub cidr: IpNet,
+    /// `vpc`, `ipam-pool`, `custom`, `subnet`, `eip`...
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub resource_region: Option<String>,
+    pub resource_owner: Option<String>,
+}
+
+/// IPAM's own view of one resource CIDR (GetIpamResourceCidrs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceCidr {
+    pub resource_id: String,
+    pub resource_type: String,
+    pub resource_region: Option<String>,
+    pub resource_owner: Option<String>,
+    pub vpc_id: Option<String>,
+    pub pool_id: Option<String>,
+    pub cidr: IpNet,
+    /// IPAM's usage, 0...1.
+    pub ip_usage: Option<f64>,
+    pub compliance_status: Option<String>,
+    pub overlap_status: Option<String>,
+    pub management_state: Option<String>,
+}
+
+/// What the IPAM calls of one scope yielded (empty where no IPAM is homed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IpamInventory {
+    pub ipam_ids: Vec<String>,
+    pub pools: Vec<IpamPool>,
+    pub resource_cidrs: Vec<ResourceCidr>,
+    /// Calls that failed after the IPAMs were found: what they would have added is
+    /// missing, everything else is kept.
+    pub errors: Vec<ScanError>,
+}
+
 /// Everything one scope yielded.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScopeInventory {
@@ -76,6 +138,10 @@ pub struct Inventory {
     pub scopes_scanned: Vec<Scope>,
     pub vpcs: Vec<Vpc>,
     pub subnets: Vec<Subnet>,
+    pub pools: Vec<IpamPool>,
+    pub resource_cidrs: Vec<ResourceCidr>,
+    /// True once any IPAM was read; with no IPAM data every CIDR is unmanaged.
+    pub ipam_seen: bool,
     pub errors: Vec<ScanError>,
 }
 
@@ -84,6 +150,18 @@ impl Inventory {
         self.scopes_scanned.push(scope);
         self.vpcs.extend(found.vpcs);
         self.subnets.extend(found.subnets);
+    }
+
+    pub fn add_ipam(&mut self, found: IpamInventory) {
+        self.ipam_seen |= !found.ipam_ids.is_empty();
+        self.errors.extend(found.errors);
+        self.pools.extend(found.pools);
+        self.resource_cidrs.extend(found.resource_cidrs);
+    }
+
+    /// An IPAM call failed somewhere: "unmanaged" can then not be proven.
+    pub fn ipam_incomplete(&self) -> bool {
+        self.errors.iter().any(|e| e.operation.contains("Ipam"))
     }
 }
 

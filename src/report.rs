@@ -7,7 +7,7 @@ use crate::thresholds::{Status, ThresholdSource, Thresholds};
 use ipnet::IpNet;
 use serde::Serialize;
 
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -38,6 +38,7 @@ pub struct ScopeOutcome {
 pub enum ResourceType {
     Subnet,
     Vpc,
+    IpamPool,
 }
 
 impl ResourceType {
@@ -45,6 +46,7 @@ impl ResourceType {
         match self {
             ResourceType::Subnet => "subnet",
             ResourceType::Vpc => "vpc",
+            ResourceType::IpamPool => "ipam_pool",
         }
     }
 }
@@ -115,7 +117,39 @@ pub struct ResourceRecord {
     /// Addresses used over usable across the VPC's IPv4 subnets; VPCs only.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address_usage: Option<AddressUsage>,
+    /// Where the pool sits in IPAM; IPAM pools only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<PoolDetails>,
+    /// IPAM's own figures for this resource (GetIpamResourceCidrs); subnets only
+    /// (VPCs carry them per CIDR block).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipam_observed: Option<IpamObservation>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PoolDetails {
+    pub ipam_id: String,
+    pub scope_id: String,
+    /// `private` or `public`.
+    pub scope_type: String,
+    pub parent_pool_id: Option<String>,
+    pub locale: Option<String>,
+    pub depth: Option<i32>,
+    pub allocations: usize,
+}
+
+/// What IPAM itself says about a resource CIDR, next to our own figure.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IpamObservation {
+    pub ipam_pool_id: Option<String>,
+    /// IPAM's `IpUsage` as a percentage.
+    pub ip_usage_percent: Option<f64>,
+    pub compliance_status: Option<String>,
+    pub overlap_status: Option<String>,
+    pub management_state: Option<String>,
+    /// True when IPAM's usage and ours differ by more than 10 percentage points.
+    pub disagrees: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -128,6 +162,14 @@ pub struct BlockUsage {
     pub free: u128,
     pub allocation_percent: f64,
     pub largest_free_block: Option<IpNet>,
+    /// Whether an IPAM allocation for this VPC covers the block (`null`: unknown,
+    /// because an IPAM call failed); VPC blocks only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipam_pool_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ipam_observed: Option<IpamObservation>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,6 +201,12 @@ pub struct Summary {
     pub resources: usize,
     pub vpcs: usize,
     pub subnets: usize,
+    pub ipam_pools: usize,
+    /// VPC CIDR blocks an IPAM allocation covers, and those none does.
+    pub managed_cidrs: usize,
+    pub unmanaged_cidrs: usize,
+    /// Resources where IPAM's usage and ours differ by more than 10 points.
+    pub ipam_disagreements: usize,
     pub ok: usize,
     pub warning: usize,
     pub critical: usize,

@@ -41,8 +41,9 @@ pub async fn monitor<S: NetworkSource>(
 
     let mut results: Vec<_> = stream::iter(scopes)
         .map(|scope| async move {
-            let result = source.scan(&scope).await;
-            (scope, result)
+            // The VPC/subnet half and the IPAM half fail independently.
+            let (network, ipam) = tokio::join!(source.scan(&scope), source.scan_ipam(&scope));
+            (scope, network, ipam)
         })
         .buffer_unordered(config.max_concurrency.max(1))
         .collect()
@@ -51,22 +52,40 @@ pub async fn monitor<S: NetworkSource>(
     results.sort_by(|a, b| a.0.cmp(&b.0));
 
     let mut outcomes = Vec::with_capacity(results.len());
-    for (scope, result) in results {
-        match result {
+    for (scope, network, ipam) in results {
+        let mut ok = true;
+        match ipam {
+            Ok(found) => {
+                ok &= found.errors.is_empty();
+                for e in &found.errors {
+                    tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "IPAM call failed");
+                }
+                if !found.ipam_ids.is_empty() {
+                    tracing::info!(scope = %scope, ipams = ?found.ipam_ids, pools = found.pools.len(), resource_cidrs = found.resource_cidrs.len(), "IPAM scanned");
+                }
+                inv.add_ipam(found);
+            }
+            Err(e) => {
+                tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "IPAM scan failed");
+                inv.errors.push(e);
+                ok = false;
+            }
+        }
+        match network {
             Ok(found) => {
                 tracing::info!(scope = %scope, vpcs = found.vpcs.len(), subnets = found.subnets.len(), "scope scanned");
-                outcomes.push(ScopeOutcome {
-                    scope: scope.clone(),
-                    ok: true,
-                });
-                inv.add_scope(scope, found);
+                inv.add_scope(scope.clone(), found);
             }
             Err(e) => {
                 tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "scope failed");
-                outcomes.push(ScopeOutcome { scope, ok: false });
                 inv.errors.push(e);
+                ok = false;
             }
         }
+        outcomes.push(ScopeOutcome { scope, ok });
+    }
+    if !inv.ipam_seen && !inv.ipam_incomplete() {
+        tracing::info!("no IPAM found in the scanned regions: every CIDR is unmanaged");
     }
 
     let calc = calculator::calculate(&inv, &settings.thresholds, settings.threshold_source);

@@ -4,13 +4,14 @@ use crate::report::{Report, ResourceRecord, Unit};
 use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {
-    let mut rows: Vec<[String; 9]> = vec![[
+    let mut rows: Vec<[String; 10]> = vec![[
         "STATUS",
         "TYPE",
         "ID",
         "NAME",
         "REGION",
         "CIDR",
+        "MANAGED",
         "USED/TOTAL",
         "UTIL%",
         "LARGEST FREE",
@@ -19,7 +20,7 @@ pub fn render(report: &Report) -> String {
     for r in &report.resources {
         rows.push(row(r));
     }
-    let widths: Vec<usize> = (0..9)
+    let widths: Vec<usize> = (0..10)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
 
@@ -78,13 +79,16 @@ pub fn render(report: &Report) -> String {
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "\n{} resources ({} VPCs, {} subnets): {} critical, {} warning, {} ok; {} overlap group(s); {} of {} scope(s) scanned, {} error(s)",
+        "\n{} resources ({} VPCs, {} subnets, {} IPAM pools): {} critical, {} warning, {} ok; {} managed and {} unmanaged VPC CIDR(s); {} overlap group(s); {} of {} scope(s) scanned, {} error(s)",
         s.resources,
         s.vpcs,
         s.subnets,
+        s.ipam_pools,
         s.critical,
         s.warning,
         s.ok,
+        s.managed_cidrs,
+        s.unmanaged_cidrs,
         s.overlap_groups,
         s.scopes_scanned,
         s.scopes_scanned + s.scopes_failed,
@@ -93,7 +97,7 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn row(r: &ResourceRecord) -> [String; 9] {
+fn row(r: &ResourceRecord) -> [String; 10] {
     let unit = match r.unit {
         Unit::Address => "",
         Unit::Slash64 => " /64s",
@@ -109,6 +113,12 @@ fn row(r: &ResourceRecord) -> [String; 9] {
             .map(ToString::to_string)
             .collect::<Vec<_>>()
             .join(","),
+        match r.managed {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "-",
+        }
+        .to_string(),
         format!("{}/{}{unit}", r.used, r.usable),
         r.utilization_percent
             .map(|p| format!("{p:.2}"))

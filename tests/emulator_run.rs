@@ -51,7 +51,7 @@ async fn demo_estate_figures_match_hand_computed_values() {
     let emu = Emulator::start(Some("demo"));
     let r = run(&emu, demo_config(both_regions()), json!({})).await;
 
-    assert_eq!(r.schema_version, 1);
+    assert_eq!(r.schema_version, 2);
     assert_eq!(r.run_id, "test-run");
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     assert_eq!(r.scopes.len(), 2);
@@ -61,8 +61,11 @@ async fn demo_estate_figures_match_hand_computed_values() {
         .all(|s| s.ok && s.scope.account_id == ACCOUNT));
 
     let s = &r.summary;
-    assert_eq!((s.resources, s.vpcs, s.subnets), (16, 4, 12));
-    assert_eq!((s.critical, s.warning, s.ok, s.in_breach), (2, 3, 11, 5));
+    assert_eq!(
+        (s.resources, s.vpcs, s.subnets, s.ipam_pools),
+        (20, 4, 12, 4)
+    );
+    assert_eq!((s.critical, s.warning, s.ok, s.in_breach), (2, 3, 15, 5));
     assert_eq!(
         (s.overlap_groups, s.scopes_scanned, s.scopes_failed),
         (1, 2, 0)
@@ -203,10 +206,18 @@ fn local_runner_prints_table_and_json() {
     let (table, json_text) = text.split_at(table_end);
     assert!(table.lines().next().unwrap().starts_with("STATUS"));
     assert!(table.contains("CRITICAL  vpc"), "{table}");
-    assert!(table.contains("2 critical, 3 warning, 11 ok"), "{table}");
-    let report: Value = serde_json::from_str(json_text).unwrap();
-    assert_eq!(report["schema_version"], 1);
-    assert_eq!(report["summary"]["resources"], 16);
+    assert!(
+        table.contains("2 critical, 3 warning, 15 ok; 2 managed and 3 unmanaged"),
+        "{table}"
+    );
+    // The JSON report, then the sinks' lines.
+    let report: Value = serde_json::Deserializer::from_str(json_text)
+        .into_iter()
+        .next()
+        .expect("a JSON report")
+        .unwrap();
+    assert_eq!(report["schema_version"], 2);
+    assert_eq!(report["summary"]["resources"], 20);
     assert!(report["run_id"].as_str().unwrap().starts_with("local-"));
 }
 
@@ -221,4 +232,193 @@ fn local_runner_rejects_bad_configuration_without_calling_aws() {
     assert_eq!(out.status.code(), Some(78));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("CRITICAL_THRESHOLD_PERCENT=\"150\""), "{err}");
+}
+
+fn pool<'a>(r: &'a Report, name: &str) -> &'a ResourceRecord {
+    r.resources
+        .iter()
+        .find(|x| {
+            x.resource_type == ipam_monitor::report::ResourceType::IpamPool
+                && x.name.as_deref() == Some(name)
+        })
+        .unwrap_or_else(|| panic!("pool {name} not in report"))
+}
+
+#[tokio::test]
+async fn ipam_pools_and_the_managed_unmanaged_split() {
+    let emu = Emulator::start(Some("demo"));
+    let r = run(&emu, demo_config(both_regions()), json!({})).await;
+    let s = &r.summary;
+    assert_eq!(
+        (
+            s.ipam_pools,
+            s.managed_cidrs,
+            s.unmanaged_cidrs,
+            s.ipam_disagreements
+        ),
+        (4, 2, 3, 0)
+    );
+
+    // Top-level 10.0.0.0/8: the two regional /12 child pools are its allocations.
+    let top = pool(&r, "top-ipv4");
+    assert_eq!(
+        (top.total, top.used, top.free),
+        (16_777_216, 2_097_152, 14_680_064)
+    );
+    assert_eq!(
+        (top.utilization_percent, top.status),
+        (Some(12.5), Status::Ok)
+    );
+    assert_eq!(
+        top.largest_free_block,
+        Some("10.128.0.0/9".parse().unwrap())
+    );
+    let details = top.pool.as_ref().unwrap();
+    assert_eq!(
+        (
+            details.parent_pool_id.as_deref(),
+            details.locale.as_deref(),
+            details.scope_type.as_str()
+        ),
+        (None, None, "private")
+    );
+    assert_eq!(details.allocations, 2);
+
+    // us-east-1 child: prod-core /16 + shared-services /22 + a custom /16.
+    let use1 = pool(&r, "use1-ipv4");
+    assert_eq!(
+        (use1.total, use1.used),
+        (1_048_576, 65_536 + 1_024 + 65_536)
+    );
+    assert_eq!(use1.utilization_percent, Some(12.6));
+    assert_eq!(use1.region, "us-east-1");
+    assert_eq!(
+        use1.pool.as_ref().unwrap().parent_pool_id.as_deref(),
+        Some(top.resource_id.as_str())
+    );
+
+    // eu-west-1 child: provisioned, nothing allocated.
+    let euw1 = pool(&r, "euw1-ipv4");
+    assert_eq!(
+        (euw1.used, euw1.free, euw1.utilization_percent),
+        (0, 1_048_576, Some(0.0))
+    );
+    assert_eq!(
+        euw1.largest_free_block,
+        Some("10.16.0.0/12".parse().unwrap())
+    );
+
+    // IPv6 pool in /64 units: a /56 of a /48.
+    let v6 = pool(&r, "use1-ipv6");
+    assert_eq!(
+        (v6.unit, v6.total, v6.used),
+        (ipam_monitor::report::Unit::Slash64, 65_536, 256)
+    );
+
+    // Managed vs unmanaged per VPC CIDR block, with the pool that covers it.
+    let core = by_name(&r, "prod-core");
+    let blocks: Vec<(String, Option<bool>, Option<&str>)> = core
+        .cidr_blocks
+        .iter()
+        .map(|b| (b.cidr.to_string(), b.managed, b.ipam_pool_id.as_deref()))
+        .collect();
+    assert_eq!(
+        blocks,
+        [
+            (
+                "10.0.0.0/16".to_string(),
+                Some(true),
+                Some(use1.resource_id.as_str())
+            ),
+            ("10.1.0.0/20".to_string(), Some(false), None),
+        ]
+    );
+    assert_eq!(
+        core.managed,
+        Some(false),
+        "one unmanaged block makes the VPC not fully managed"
+    );
+    assert_eq!(by_name(&r, "shared-services").managed, Some(true));
+    assert_eq!(by_name(&r, "legacy-eu").managed, Some(false));
+    assert_eq!(by_name(&r, "prod-db-a").managed, Some(true));
+    assert_eq!(by_name(&r, "prod-batch").managed, Some(false));
+
+    // IPAM's own figures ride along and agree with ours.
+    let db = by_name(&r, "prod-db-a")
+        .ipam_observed
+        .clone()
+        .expect("IPAM knows prod-db-a");
+    assert_eq!((db.ip_usage_percent, db.disagrees), (Some(95.62), false));
+    assert_eq!(db.compliance_status.as_deref(), Some("compliant"));
+    let legacy = &by_name(&r, "legacy-eu").cidr_blocks[0];
+    assert_eq!(
+        legacy
+            .ipam_observed
+            .as_ref()
+            .unwrap()
+            .overlap_status
+            .as_deref(),
+        Some("overlapping")
+    );
+}
+
+#[tokio::test]
+async fn without_ipam_every_vpc_and_subnet_is_still_reported_as_unmanaged() {
+    let emu = Emulator::start(Some("demo"));
+    emu.set_ipam_fixture(&json!({}));
+    let r = run(&emu, demo_config(both_regions()), json!({})).await;
+    let s = &r.summary;
+    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    assert_eq!((s.vpcs, s.subnets, s.ipam_pools), (4, 12, 0));
+    assert_eq!((s.managed_cidrs, s.unmanaged_cidrs), (0, 5));
+    assert!(r.resources.iter().all(|x| x.managed == Some(false)));
+    assert_eq!(by_name(&r, "prod-db-a").utilization_percent, Some(95.62));
+}
+
+#[tokio::test]
+async fn denied_ipam_calls_are_scope_errors_and_the_vpc_half_completes() {
+    let emu = Emulator::start(Some("demo"));
+    let mut fixture = emu.ipam_fixture();
+    fixture["deny"] = json!(["GetIpamResourceCidrs"]);
+    emu.set_ipam_fixture(&fixture);
+    let sdk = emu.sdk_config("us-east-1").await;
+    let app = App {
+        source: Ec2Source::new(&sdk),
+        config: demo_config(both_regions()),
+        sinks: vec![],
+    };
+    let Err(ipam_monitor::handler::HandlerError::Incomplete { problems, output }) =
+        app.run(&json!({}), "denied".into()).await
+    else {
+        panic!("a denied IPAM call must make the run incomplete");
+    };
+    assert!(problems.contains("GetIpamResourceCidrs"), "{problems}");
+    let r = output.report;
+    // One error per IPAM scope (private and public), nothing else.
+    assert_eq!(r.errors.len(), 2, "{:?}", r.errors);
+    assert!(r
+        .errors
+        .iter()
+        .all(|e| e.operation == "GetIpamResourceCidrs"));
+    let e = &r.errors[0];
+    assert_eq!(
+        (e.region.as_str(), e.operation.as_str(), e.code.as_deref()),
+        (
+            "us-east-1",
+            "GetIpamResourceCidrs",
+            Some("UnauthorizedOperation")
+        )
+    );
+    // Every VPC and subnet is still there with its figures; "unmanaged" is no longer
+    // provable, "managed" still is.
+    assert_eq!((r.summary.vpcs, r.summary.subnets), (4, 12));
+    assert_eq!(by_name(&r, "prod-db-a").utilization_percent, Some(95.62));
+    assert_eq!(by_name(&r, "legacy-eu").managed, None);
+    assert_eq!(by_name(&r, "shared-services").managed, Some(true));
+    let us = r
+        .scopes
+        .iter()
+        .find(|s| s.scope.region == "us-east-1")
+        .unwrap();
+    assert!(!us.ok);
 }

@@ -3,7 +3,7 @@
 
 use super::NetworkSource;
 use crate::cidr;
-use crate::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
+use crate::inventory::{IpamInventory, ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{SubnetCidrBlockStateCode, Tag, VpcCidrBlockStateCode};
 use aws_sdk_ec2::Client;
@@ -69,6 +69,10 @@ impl NetworkSource for Ec2Source {
 
     async fn scan(&self, scope: &Scope) -> Result<ScopeInventory, ScanError> {
         scan_region(&self.client_for(&scope.region), scope).await
+    }
+
+    async fn scan_ipam(&self, scope: &Scope) -> Result<IpamInventory, ScanError> {
+        super::ipam::scan_ipam(&self.client_for(&scope.region), scope).await
     }
 }
 

@@ -1,8 +1,9 @@
 //! Sources: read AWS and hand back the project's own plain types.
 
 pub mod ec2;
+pub mod ipam;
 
-use crate::inventory::{ScanError, Scope, ScopeInventory};
+use crate::inventory::{IpamInventory, ScanError, Scope, ScopeInventory};
 use std::future::Future;
 
 /// Where VPCs and subnets come from. The EC2 adapter implements it over HTTP; flow
@@ -19,4 +20,12 @@ pub trait NetworkSource: Send + Sync {
     /// Every VPC and subnet of one account in one region.
     fn scan(&self, scope: &Scope)
         -> impl Future<Output = Result<ScopeInventory, ScanError>> + Send;
+    /// The IPAMs homed in one account and region, with their pools and resource CIDRs.
+    /// Sources without IPAM (flow fakes) answer "no IPAM".
+    fn scan_ipam(
+        &self,
+        _scope: &Scope,
+    ) -> impl Future<Output = Result<IpamInventory, ScanError>> + Send {
+        async { Ok(IpamInventory::default()) }
+    }
 }

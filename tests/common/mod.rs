@@ -90,12 +90,18 @@ impl Emulator {
     /// A plain HTTP request to the emulator's control endpoints (no HTTP client crate
     /// needed): returns the response body.
     pub fn control(&self, method: &str, path: &str) -> String {
+        self.control_with_body(method, path, "")
+    }
+
+    /// As `control`, sending `body` (JSON) with the request.
+    pub fn control_with_body(&self, method: &str, path: &str, body: &str) -> String {
         use std::io::{Read, Write};
         let addr = self.url.trim_start_matches("http://");
         let mut s = std::net::TcpStream::connect(addr).expect("connect to emulator");
         write!(
             s,
-            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
         )
         .unwrap();
         let mut text = String::new();
@@ -111,6 +117,15 @@ impl Emulator {
     /// Requests the emulator served, per `service:Operation`, since the last reset.
     pub fn request_counts(&self) -> std::collections::HashMap<String, u64> {
         serde_json::from_str(&self.control("GET", "/_emulator/requests")).expect("counts JSON")
+    }
+
+    /// The IPAM fixture the emulator answers from.
+    pub fn ipam_fixture(&self) -> serde_json::Value {
+        serde_json::from_str(&self.control("GET", "/_emulator/ipam")).expect("fixture JSON")
+    }
+
+    pub fn set_ipam_fixture(&self, fixture: &serde_json::Value) {
+        self.control_with_body("POST", "/_emulator/ipam", &fixture.to_string());
     }
 
     pub fn reset_request_counts(&self) {
