@@ -21,6 +21,9 @@ const SLASH64: u128 = 1u128 << 64;
 /// IPAM samples usage on its own schedule, so small drift is normal.
 pub const DISAGREEMENT_POINTS: f64 = 10.0;
 
+/// A VPC CIDR block and whether IPAM manages it (`None`: unknown).
+type BlockState = (IpNet, Option<bool>);
+
 /// What IPAM knows, indexed for the records.
 struct IpamIndex<'a> {
     /// VPC id -> (allocated CIDR, pool id) of allocations made to that VPC.
@@ -113,7 +116,7 @@ pub fn calculate(inv: &Inventory, thresholds: &Thresholds, source: ThresholdSour
     let mut resources: Vec<ResourceRecord> =
         Vec::with_capacity(vpcs.len() + subnets.len() + inv.pools.len());
     // (region, VPC id) -> its blocks with their managed state, for the subnets.
-    let mut block_state: HashMap<(&str, &str), Vec<(IpNet, Option<bool>)>> = HashMap::new();
+    let mut block_state: HashMap<(&str, &str), Vec<BlockState>> = HashMap::new();
     for vpc in &vpcs {
         let members = by_vpc
             .get(&(vpc.region.as_str(), vpc.id.as_str()))
