@@ -2,7 +2,9 @@
 
 use ipam_monitor::calculator::calculate;
 use ipam_monitor::cidr::Family;
-use ipam_monitor::inventory::{Inventory, Subnet, Tags, Vpc};
+use ipam_monitor::inventory::{
+    Inventory, IpamPool, PoolAllocation, ResourceCidr, Subnet, Tags, Vpc,
+};
 use ipam_monitor::report::{Measure, ResourceRecord, ResourceType, Unit};
 use ipam_monitor::thresholds::{Status, ThresholdSource, Thresholds, TAG_WARNING};
 use ipnet::IpNet;
@@ -628,4 +630,274 @@ fn subnet_outside_vpc_blocks_is_flagged() {
     assert_eq!(v.used, 0);
     assert!(v.warnings[0].contains("s-x"), "{:?}", v.warnings);
     assert_eq!(find(&rs, "s-x").resource_type, ResourceType::Subnet);
+}
+
+fn pool(
+    id: &str,
+    parent: Option<&str>,
+    cidrs: &[&str],
+    allocs: &[(&str, &str, Option<&str>)],
+) -> IpamPool {
+    IpamPool {
+        id: id.into(),
+        ipam_id: "ipam-1".into(),
+        scope_id: "ipam-scope-private".into(),
+        scope_type: "private".into(),
+        parent_pool_id: parent.map(str::to_owned),
+        locale: None,
+        depth: Some(if parent.is_some() { 2 } else { 1 }),
+        account_id: "111111111111".into(),
+        region: "us-east-1".into(),
+        description: None,
+        tags: Tags::new(),
+        cidrs: cidrs.iter().map(|c| net(c)).collect(),
+        allocations: allocs
+            .iter()
+            .map(|(c, kind, id)| PoolAllocation {
+                cidr: net(c),
+                resource_type: kind.to_string(),
+                resource_id: id.map(str::to_owned),
+                resource_region: None,
+                resource_owner: None,
+            })
+            .collect(),
+        warnings: vec![],
+    }
+}
+
+#[test]
+fn nested_pools_count_child_pools_as_parent_allocations() {
+    let inv = Inventory {
+        pools: vec![
+            pool(
+                "top",
+                None,
+                &["10.0.0.0/8"],
+                &[
+                    ("10.0.0.0/12", "ipam-pool", Some("child")),
+                    ("10.16.0.0/12", "ipam-pool", Some("other")),
+                ],
+            ),
+            pool(
+                "child",
+                Some("top"),
+                &["10.0.0.0/12"],
+                &[("10.0.0.0/16", "vpc", Some("vpc-1"))],
+            ),
+        ],
+        ipam_seen: true,
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    let top = find(&rs, "top");
+    assert_eq!(
+        (top.resource_type, top.measure),
+        (ResourceType::IpamPool, Measure::Allocation)
+    );
+    assert_eq!(
+        (top.total, top.used, top.free),
+        (1 << 24, 2 << 20, (1 << 24) - (2 << 20))
+    );
+    assert_eq!(
+        (top.utilization_percent, top.status),
+        (Some(12.5), Status::Ok)
+    );
+    assert_eq!(top.largest_free_block, Some(net("10.128.0.0/9")));
+    let child = find(&rs, "child");
+    assert_eq!(
+        child.pool.as_ref().unwrap().parent_pool_id.as_deref(),
+        Some("top")
+    );
+    assert_eq!(
+        (child.used, child.utilization_percent),
+        (65_536, Some(6.25))
+    );
+}
+
+#[test]
+fn fragmented_pool_free_blocks_and_allocations_outside_provisioned_space() {
+    // Two provisioned /24s; allocations leave .0.64/26, .0.192/26 and .1.0/25 free.
+    let inv = Inventory {
+        pools: vec![pool(
+            "p",
+            None,
+            &["172.16.0.0/24", "172.16.1.0/24"],
+            &[
+                ("172.16.0.0/26", "custom", None),
+                ("172.16.0.128/26", "vpc", Some("vpc-9")),
+                ("172.16.1.128/25", "vpc", Some("vpc-8")),
+                ("192.168.9.0/24", "custom", None),
+            ],
+        )],
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    let p = find(&rs, "p");
+    assert_eq!((p.total, p.used, p.free), (512, 256, 256));
+    assert_eq!(
+        p.free_blocks,
+        vec![
+            net("172.16.0.64/26"),
+            net("172.16.0.192/26"),
+            net("172.16.1.0/25")
+        ]
+    );
+    assert_eq!(p.largest_free_block, Some(net("172.16.1.0/25")));
+    assert!(
+        p.warnings.iter().any(|w| w.contains("192.168.9.0/24")),
+        "{:?}",
+        p.warnings
+    );
+}
+
+#[test]
+fn fully_allocated_pool_is_critical_and_free_floor_applies_to_pools() {
+    let full = pool(
+        "full",
+        None,
+        &["10.9.0.0/22"],
+        &[
+            ("10.9.0.0/23", "vpc", Some("a")),
+            ("10.9.2.0/23", "vpc", Some("b")),
+        ],
+    );
+    let inv = Inventory {
+        pools: vec![full],
+        ..Inventory::default()
+    };
+    let p = run(&inv, DEFAULT).into_iter().next().unwrap();
+    assert_eq!(
+        (p.used, p.free, p.utilization_percent, p.status),
+        (1024, 0, Some(100.0), Status::Critical)
+    );
+    assert_eq!(p.largest_free_block, None);
+
+    let half = pool(
+        "half",
+        None,
+        &["10.9.0.0/22"],
+        &[("10.9.0.0/23", "vpc", Some("a"))],
+    );
+    let inv = Inventory {
+        pools: vec![half],
+        ..Inventory::default()
+    };
+    let floor = Thresholds {
+        min_free_addresses: Some(512),
+        ..DEFAULT
+    };
+    assert_eq!(
+        run(&inv, floor)[0].status,
+        Status::Warning,
+        "512 free is at the floor"
+    );
+}
+
+#[test]
+fn ipv6_pool_in_slash64_units_without_overflow() {
+    let inv = Inventory {
+        pools: vec![pool(
+            "v6",
+            None,
+            &["2600:1f00::/40", "fd00::/8"],
+            &[
+                ("2600:1f00::/56", "vpc", Some("vpc-6")),
+                ("fd00::/9", "custom", None),
+            ],
+        )],
+        ..Inventory::default()
+    };
+    let p = run(&inv, DEFAULT).into_iter().next().unwrap();
+    assert_eq!((p.address_family, p.unit), (Family::Ipv6, Unit::Slash64));
+    // /40 = 2^24 /64s, /8 = 2^56 /64s; allocated /56 = 2^8 and /9 = 2^55.
+    assert_eq!(p.total, (1u128 << 24) + (1u128 << 56));
+    assert_eq!(p.used, (1u128 << 8) + (1u128 << 55));
+    assert_eq!(p.utilization_percent, Some(50.0));
+    assert_eq!(p.largest_free_block, Some(net("fd80::/9")));
+}
+
+#[test]
+fn managed_blocks_come_from_allocations_to_that_vpc() {
+    let mut v = vpc(
+        "vpc-1",
+        "us-east-1",
+        "1",
+        &["10.0.0.0/16", "10.1.0.0/20"],
+        &[],
+    );
+    v.tags.insert("Name".into(), "core".into());
+    let inv = Inventory {
+        vpcs: vec![v, vpc("vpc-2", "eu-west-1", "1", &["10.0.128.0/20"], &[])],
+        subnets: vec![
+            subnet("s-1", "vpc-1", "10.0.0.0/24", Some(100)),
+            subnet("s-2", "vpc-1", "10.1.0.0/24", Some(100)),
+        ],
+        pools: vec![pool(
+            "use1",
+            None,
+            &["10.0.0.0/12"],
+            &[("10.0.0.0/16", "vpc", Some("vpc-1"))],
+        )],
+        resource_cidrs: vec![ResourceCidr {
+            resource_id: "s-1".into(),
+            resource_type: "subnet".into(),
+            resource_region: Some("us-east-1".into()),
+            resource_owner: None,
+            vpc_id: Some("vpc-1".into()),
+            pool_id: None,
+            cidr: net("10.0.0.0/24"),
+            ip_usage: Some(0.9), // ours: 151 of 251 = 60.16 %
+            compliance_status: Some("compliant".into()),
+            overlap_status: Some("nonoverlapping".into()),
+            management_state: Some("managed".into()),
+        }],
+        ipam_seen: true,
+        ..Inventory::default()
+    };
+    let calc = calculate(&inv, &DEFAULT, ThresholdSource::Config);
+    let v1 = find(&calc.resources, "vpc-1");
+    let managed: Vec<(Option<bool>, Option<&str>)> = v1
+        .cidr_blocks
+        .iter()
+        .map(|b| (b.managed, b.ipam_pool_id.as_deref()))
+        .collect();
+    assert_eq!(managed, [(Some(true), Some("use1")), (Some(false), None)]);
+    assert_eq!(v1.managed, Some(false));
+    // vpc-2's block lies inside vpc-1's allocation but is not allocated to vpc-2.
+    assert_eq!(find(&calc.resources, "vpc-2").managed, Some(false));
+    assert_eq!(find(&calc.resources, "s-1").managed, Some(true));
+    assert_eq!(find(&calc.resources, "s-2").managed, Some(false));
+    let s1 = find(&calc.resources, "s-1");
+    let o = s1.ipam_observed.as_ref().unwrap();
+    assert_eq!((o.ip_usage_percent, o.disagrees), (Some(90.0), true));
+    assert!(
+        s1.warnings[0].contains("IPAM reports 90% used where this run computed 60.16%"),
+        "{:?}",
+        s1.warnings
+    );
+    assert_eq!(
+        (
+            calc.summary.managed_cidrs,
+            calc.summary.unmanaged_cidrs,
+            calc.summary.ipam_disagreements
+        ),
+        (1, 2, 1)
+    );
+}
+
+#[test]
+fn unmanaged_is_unknown_when_an_ipam_call_failed() {
+    let inv = Inventory {
+        vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/16"], &[])],
+        errors: vec![ipam_monitor::inventory::ScanError {
+            account_id: "1".into(),
+            region: "us-east-1".into(),
+            operation: "GetIpamPoolAllocations".into(),
+            code: Some("UnauthorizedOperation".into()),
+            message: "denied".into(),
+        }],
+        ..Inventory::default()
+    };
+    let v = run(&inv, DEFAULT).into_iter().next().unwrap();
+    assert_eq!((v.managed, v.cidr_blocks[0].managed), (None, None));
 }
