@@ -69,11 +69,12 @@ async fn every_sink_delivers_the_demo_run() {
         ]
     );
     let counts = emu.request_counts();
-    // 16 resources, all measurable: 4 metrics each, plus 4 run-level metrics.
+    // 16 VPCs/subnets and 3 IPv4 pools: 4 metrics each; the IPv6 pool only its
+    // utilization (its counts are /64s, not addresses); 4 run-level metrics.
     assert!(
         out.sinks[0]
             .detail
-            .starts_with("68 metrics in 1 PutMetricData"),
+            .starts_with("81 metrics in 1 PutMetricData"),
         "{}",
         out.sinks[0].detail
     );
@@ -202,6 +203,10 @@ async fn every_sink_delivers_the_demo_run() {
     assert!(firsts[1].starts_with("CRITICAL subnet prod-db-a"), "{body}");
     assert!(
         body.contains("  123456789012 us-east-1  10.0.16.0/24\n  95.62% used, 11 free\n"),
+        "{body}"
+    );
+    assert!(
+        body.contains("  50.85% used, 29 free (tagged thresholds 50/95%)\n"),
         "{body}"
     );
     assert!(body.contains("Run sink-run at "), "{body}");

@@ -63,6 +63,14 @@ fn entry(r: &ResourceRecord) -> String {
     if r.resource_type != crate::report::ResourceType::Subnet {
         let _ = write!(s, ", largest free block {largest}");
     }
+    // Say why a resource alerts below the usual thresholds.
+    if r.thresholds.source == crate::thresholds::ThresholdSource::Tag {
+        let _ = write!(
+            s,
+            " (tagged thresholds {}/{}%)",
+            r.thresholds.warning_percent, r.thresholds.critical_percent
+        );
+    }
     s.push('\n');
     s
 }
