@@ -42,7 +42,8 @@ locale, resource CIDRs of every operating region) is read in the IPAM's
 home region (IpamRegion) only and, when the IPAM has an OwnerId, by that
 account only. The region is the SigV4 credential scope's.
 
-"deny" is a fault switch: each EC2 Action listed there (IPAM or any other,
+"deny" is a fault switch ("AssumeRole:<account>" refuses STS AssumeRole into
+that account); each EC2 Action listed there (IPAM or any other,
 e.g. "DescribeSubnets") is answered with HTTP 403 UnauthorizedOperation.
 
 Paging: MaxResults is checked against the model's range (5-1000; 1000-
@@ -567,6 +568,8 @@ class IpamEmulator:
 
     def route(self, environ, operation):
         """The WSGI app answering this EC2 request here, or None to leave it to moto."""
+        if operation.service == "sts" and operation.action == "AssumeRole":
+            return self._deny_assume_role(environ)
         if operation.service != "ec2" or operation.action is None:
             return None
         fixture = self._fixture
@@ -580,6 +583,22 @@ class IpamEmulator:
         except Ec2Error as error:
             return _error_app(error)
         return aws_request.respond(200, body, XML_CONTENT_TYPE)
+
+    def _deny_assume_role(self, environ):
+        """AssumeRole into an account listed as "AssumeRole:<account>" in "deny" is
+        refused as AWS refuses it (403 AccessDenied); moto itself grants every role."""
+        role_arn = aws_request.query_params(environ).get("RoleArn", "")
+        parts = role_arn.split(":")
+        account = parts[4] if len(parts) > 4 else ""
+        if f"AssumeRole:{account}" not in self._fixture.get("deny", []):
+            return None
+        body = (
+            '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+            "<Type>Sender</Type><Code>AccessDenied</Code>"
+            f"<Message>User is not authorized to perform: sts:AssumeRole on resource: {role_arn}</Message>"
+            "</Error><RequestId>emulator-deny</RequestId></ErrorResponse>"
+        )
+        return aws_request.respond(403, body, "text/xml")
 
     def _answer(self, environ, action, fixture):
         spec = OPERATIONS[action]

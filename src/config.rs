@@ -12,6 +12,8 @@ pub const ENV_METRICS_MODE: &str = "METRICS_MODE";
 pub const ENV_TOPIC: &str = "SNS_TOPIC_ARN";
 pub const ENV_DOWNSTREAM: &str = "DOWNSTREAM_FUNCTIONS";
 pub const ENV_CONCURRENCY: &str = "MAX_CONCURRENCY";
+pub const ENV_ACCOUNTS: &str = "ACCOUNTS";
+pub const ENV_MEMBER_ROLE: &str = "MEMBER_ROLE_NAME";
 /// Set by Lambda (and by the local runner) to the function's own region.
 pub const ENV_AWS_REGION: &str = "AWS_REGION";
 
@@ -26,6 +28,17 @@ pub enum RegionSelection {
     List(Vec<String>),
     /// The function's own region.
     Own,
+}
+
+/// Which accounts a run scans; the function's own account is always one of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountSelection {
+    /// Only the function's own account.
+    Own,
+    /// The own account plus these (through the member role).
+    List(Vec<String>),
+    /// Every active account of the AWS organization (ListAccounts).
+    Organization,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +60,9 @@ pub struct Config {
     pub sns_topic_arn: Option<String>,
     pub downstream_functions: Vec<String>,
     pub max_concurrency: usize,
+    pub accounts: AccountSelection,
+    /// Role assumed in every other account (`arn:<partition>:iam::<account>:role/<name>`).
+    pub member_role_name: Option<String>,
 }
 
 impl Default for Config {
@@ -60,6 +76,8 @@ impl Default for Config {
             sns_topic_arn: None,
             downstream_functions: Vec::new(),
             max_concurrency: DEFAULT_CONCURRENCY,
+            accounts: AccountSelection::Own,
+            member_role_name: None,
         }
     }
 }
@@ -170,7 +188,74 @@ impl Config {
                 _ => return Err(bad(ENV_CONCURRENCY, &v, "a whole number from 1 to 64")),
             };
         }
+        if let Some(v) = get(ENV_MEMBER_ROLE) {
+            c.member_role_name = Some(check_role_name(&v)?);
+        }
+        if let Some(v) = get(ENV_ACCOUNTS) {
+            c.accounts = parse_accounts(&v)?;
+        }
+        if c.accounts != AccountSelection::Own && c.member_role_name.is_none() {
+            return Err(bad(
+                ENV_MEMBER_ROLE,
+                "",
+                format!("the name of the role to assume in member accounts, required when {ENV_ACCOUNTS} names other accounts"),
+            ));
+        }
         Ok(c)
+    }
+}
+
+fn parse_accounts(v: &str) -> Result<AccountSelection, ConfigError> {
+    match v.to_ascii_lowercase().as_str() {
+        "self" | "own" => return Ok(AccountSelection::Own),
+        "organization" | "organisation" | "org" => return Ok(AccountSelection::Organization),
+        _ => {}
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        if !is_account_id(a) {
+            return Err(bad(
+                ENV_ACCOUNTS,
+                a,
+                "\"self\", \"organization\", or a comma list of 12-digit account ids",
+            ));
+        }
+        if !ids.iter().any(|x| x == a) {
+            ids.push(a.to_string());
+        }
+    }
+    Ok(if ids.is_empty() {
+        AccountSelection::Own
+    } else {
+        AccountSelection::List(ids)
+    })
+}
+
+/// IAM role names: 1-64 of letters, digits and + = , . @ _ -.
+fn check_role_name(v: &str) -> Result<String, ConfigError> {
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(bad(
+            ENV_MEMBER_ROLE,
+            v,
+            "an IAM role name (not an ARN): up to 64 letters, digits and + = , . @ _ -",
+        ))
+    }
+}
+
+/// The ARN partition of a region: `aws`, `aws-cn` or `aws-us-gov`.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
     }
 }
 

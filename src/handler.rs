@@ -100,24 +100,43 @@ impl From<HandlerError> for Diagnostic {
 impl<S: NetworkSource> App<S> {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<RunSummary, HandlerError> {
         let run_id = event.context.request_id.clone();
-        self.run(&event.payload, run_id)
+        // The context's deadline is milliseconds since the epoch.
+        let deadline =
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(event.context.deadline);
+        let left = deadline
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        self.run_until(&event.payload, run_id, Some(Instant::now() + left))
             .await
             .map(RunOutput::summary)
     }
 
-    /// One pass for an event payload; `run_id` names the run in every output.
+    /// One pass for an event payload, with no deadline; `run_id` names the run in
+    /// every output.
     pub async fn run(&self, payload: &Value, run_id: String) -> Result<RunOutput, HandlerError> {
+        self.run_until(payload, run_id, None).await
+    }
+
+    /// One pass that stops scanning in time to deliver before `deadline`.
+    pub async fn run_until(
+        &self,
+        payload: &Value,
+        run_id: String,
+        deadline: Option<Instant>,
+    ) -> Result<RunOutput, HandlerError> {
         let started = Instant::now();
         let invocation = parse_event(payload)?;
         let settings = invocation.settings(&self.config)?;
         tracing::info!(run_id = %run_id, trigger = ?invocation.trigger, regions = ?settings.regions, dry_run = settings.dry_run, "run started");
-        let report = monitor(
+        // Boxed: the scan future is deep enough to exhaust the compiler's layout limit.
+        let report = Box::pin(monitor(
             &self.source,
             &self.config,
             &settings,
             run_id,
             SystemTime::now(),
-        )
+            deadline,
+        ))
         .await;
         let ctx = RunContext {
             duration: started.elapsed(),

@@ -2,6 +2,7 @@
 //! and reports it before space runs out.
 
 pub mod aws_error;
+pub mod aws_setup;
 pub mod calculator;
 pub mod cidr;
 pub mod config;

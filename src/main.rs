@@ -13,9 +13,9 @@ async fn main() -> Result<(), Error> {
     // A bad setting fails the cold start with a message naming the variable.
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = ipam_monitor::aws_setup::sdk_config().await;
     let app = App {
-        source: Ec2Source::new(&sdk),
+        source: Ec2Source::new(&sdk, config.member_role_name.clone()),
         sinks: sinks_from_config(&config, &sdk),
         config,
     };

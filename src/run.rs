@@ -1,13 +1,23 @@
 //! One monitoring pass: plan scopes, scan them concurrently, calculate, build the report.
 
 use crate::calculator;
-use crate::config::{Config, RegionSelection};
+use crate::config::{AccountSelection, Config, RegionSelection};
 use crate::event::RunSettings;
 use crate::inventory::{Inventory, ScanError, Scope};
 use crate::report::{Report, ScopeOutcome, SCHEMA_VERSION};
 use crate::source::NetworkSource;
 use futures::stream::{self, StreamExt};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
+
+/// Time kept back from the Lambda deadline for calculating and the sinks: a quarter of
+/// what is left, at most this much.
+pub const MAX_SINK_RESERVE: Duration = Duration::from_secs(30);
+
+/// When scanning must stop for the rest of the run to finish before `deadline`.
+pub fn scan_cutoff(deadline: Instant, now: Instant) -> Instant {
+    let left = deadline.saturating_duration_since(now);
+    deadline - (left / 4).min(MAX_SINK_RESERVE)
+}
 
 /// Stands in for the account id when STS could not tell it; the EC2 answers still
 /// carry each resource's real owner.
@@ -19,10 +29,12 @@ pub async fn monitor<S: NetworkSource>(
     settings: &RunSettings,
     run_id: String,
     started: SystemTime,
+    deadline: Option<Instant>,
 ) -> Report {
     let mut inv = Inventory::default();
+    let cutoff = deadline.map(|d| scan_cutoff(d, Instant::now()));
 
-    let account = match source.own_account_id().await {
+    let own = match source.own_account_id().await {
         Ok(a) => a,
         Err(e) => {
             tracing::warn!(error = %e.message, "could not tell the function's own account id");
@@ -30,24 +42,34 @@ pub async fn monitor<S: NetworkSource>(
             UNKNOWN_ACCOUNT.to_string()
         }
     };
-    let regions = plan_regions(source, config, settings, &account, &mut inv.errors).await;
-    let scopes: Vec<Scope> = regions
-        .into_iter()
-        .map(|region| Scope {
+    let mut scopes: Vec<Scope> = Vec::new();
+    for account in plan_accounts(source, config, &own, &mut inv.errors).await {
+        let regions = plan_regions(source, config, settings, &account, &mut inv.errors).await;
+        scopes.extend(regions.into_iter().map(|region| Scope {
             account_id: account.clone(),
             region,
-        })
-        .collect();
+        }));
+    }
+    let planned = scopes.clone();
 
-    let mut results: Vec<_> = stream::iter(scopes)
+    let scans = stream::iter(scopes)
         .map(|scope| async move {
             // The VPC/subnet half and the IPAM half fail independently.
             let (network, ipam) = tokio::join!(source.scan(&scope), source.scan_ipam(&scope));
             (scope, network, ipam)
         })
-        .buffer_unordered(config.max_concurrency.max(1))
-        .collect()
-        .await;
+        .buffer_unordered(config.max_concurrency.max(1));
+    // Before the deadline, stop taking results: what finished is kept, what did not
+    // is reported as not reached, and the sinks still get their time.
+    let mut results: Vec<_> = match cutoff {
+        Some(at) => {
+            scans
+                .take_until(tokio::time::sleep_until(at.into()))
+                .collect()
+                .await
+        }
+        None => scans.collect().await,
+    };
     // Completion order varies; the report must not.
     results.sort_by(|a, b| a.0.cmp(&b.0));
 
@@ -84,6 +106,23 @@ pub async fn monitor<S: NetworkSource>(
         }
         outcomes.push(ScopeOutcome { scope, ok });
     }
+    let reached: std::collections::HashSet<Scope> =
+        outcomes.iter().map(|o| o.scope.clone()).collect();
+    for scope in planned.iter().filter(|p| !reached.contains(*p)) {
+        tracing::error!(scope = %scope, "not scanned before the deadline");
+        inv.errors.push(ScanError {
+            account_id: scope.account_id.clone(),
+            region: scope.region.clone(),
+            operation: "Scan".into(),
+            code: Some("DeadlineExceeded".into()),
+            message: "not scanned: stopped before the Lambda deadline to leave time for the report and sinks".into(),
+        });
+        outcomes.push(ScopeOutcome {
+            scope: scope.clone(),
+            ok: false,
+        });
+    }
+    outcomes.sort_by(|a, b| a.scope.cmp(&b.scope));
     if !inv.ipam_seen && !inv.ipam_incomplete() {
         tracing::info!("no IPAM found in the scanned regions: every CIDR is unmanaged");
     }
@@ -106,6 +145,34 @@ pub async fn monitor<S: NetworkSource>(
         errors: inv.errors,
         summary,
     }
+}
+
+/// The own account first, then the configured or organization accounts, once each.
+async fn plan_accounts<S: NetworkSource>(
+    source: &S,
+    config: &Config,
+    own: &str,
+    errors: &mut Vec<ScanError>,
+) -> Vec<String> {
+    let mut accounts = vec![own.to_string()];
+    let others = match &config.accounts {
+        AccountSelection::Own => Vec::new(),
+        AccountSelection::List(list) => list.clone(),
+        AccountSelection::Organization => match source.organization_accounts().await {
+            Ok(ids) => ids,
+            Err(e) => {
+                tracing::error!(error = %e.message, "could not list the organization's accounts");
+                errors.push(e);
+                Vec::new()
+            }
+        },
+    };
+    for a in others {
+        if !accounts.contains(&a) {
+            accounts.push(a);
+        }
+    }
+    accounts
 }
 
 async fn plan_regions<S: NetworkSource>(

@@ -1,6 +1,6 @@
 //! Configuration and event errors must name the field, the value and what is allowed.
 
-use ipam_monitor::config::{Config, MetricsMode, RegionSelection};
+use ipam_monitor::config::{AccountSelection, Config, MetricsMode, RegionSelection};
 use ipam_monitor::event::{parse_event, Trigger};
 use ipam_monitor::thresholds::ThresholdSource;
 use serde_json::{json, Value};
@@ -43,8 +43,15 @@ fn every_setting_parses() {
             "ticketer, arn:aws:lambda:us-east-1:123456789012:function:grow-vpc:live,123456789012:function:pager",
         ),
         ("MAX_CONCURRENCY", "4"),
+        ("ACCOUNTS", "111111111111, 222222222222,111111111111"),
+        ("MEMBER_ROLE_NAME", "IpamMonitorReadOnly"),
     ])
     .unwrap();
+    assert_eq!(
+        c.accounts,
+        AccountSelection::List(vec!["111111111111".into(), "222222222222".into()])
+    );
+    assert_eq!(c.member_role_name.as_deref(), Some("IpamMonitorReadOnly"));
     assert_eq!(
         (c.thresholds.warning_percent, c.thresholds.critical_percent),
         (70.0, 92.5)
@@ -149,6 +156,18 @@ fn bad_settings_name_variable_value_and_what_is_allowed() {
             &["MAX_CONCURRENCY", "\"0\"", "1 to 64"],
         ),
         (&[("AWS_REGION", "nowhere")], &["AWS_REGION", "\"nowhere\""]),
+        (
+            &[region, ("ACCOUNTS", "111111111111,12345")],
+            &["ACCOUNTS", "\"12345\"", "12-digit"],
+        ),
+        (
+            &[region, ("ACCOUNTS", "organization")],
+            &["MEMBER_ROLE_NAME", "required when ACCOUNTS"],
+        ),
+        (
+            &[region, ("MEMBER_ROLE_NAME", "arn:aws:iam::1:role/x")],
+            &["MEMBER_ROLE_NAME", "not an ARN"],
+        ),
     ];
     for (env, expect) in cases {
         let err = config(env).expect_err(&format!("{env:?} should be rejected"));

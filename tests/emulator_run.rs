@@ -29,7 +29,7 @@ fn both_regions() -> RegionSelection {
 async fn run(emu: &Emulator, config: Config, event: Value) -> Report {
     let sdk = emu.sdk_config("us-east-1").await;
     let app = App {
-        source: Ec2Source::new(&sdk),
+        source: Ec2Source::new(&sdk, None),
         config,
         sinks: vec![],
     };
@@ -383,7 +383,7 @@ async fn denied_ipam_calls_are_scope_errors_and_the_vpc_half_completes() {
     emu.set_ipam_fixture(&fixture);
     let sdk = emu.sdk_config("us-east-1").await;
     let app = App {
-        source: Ec2Source::new(&sdk),
+        source: Ec2Source::new(&sdk, None),
         config: demo_config(both_regions()),
         sinks: vec![],
     };

@@ -48,6 +48,8 @@ impl Sink for FailingSink {
 
 struct FakeSource {
     failing_region: &'static str,
+    /// A region whose scan takes this long (to meet the deadline).
+    slow_region: Option<(&'static str, Duration)>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     fail_account_lookup: bool,
@@ -57,6 +59,7 @@ impl FakeSource {
     fn new(failing_region: &'static str) -> FakeSource {
         FakeSource {
             failing_region,
+            slow_region: None,
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             fail_account_lookup: false,
@@ -89,7 +92,11 @@ impl NetworkSource for FakeSource {
     async fn scan(&self, scope: &Scope) -> Result<ScopeInventory, ScanError> {
         let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_in_flight.fetch_max(now, Ordering::SeqCst);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        let delay = match self.slow_region {
+            Some((r, d)) if r == scope.region => d,
+            _ => Duration::from_millis(20),
+        };
+        tokio::time::sleep(delay).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
         if scope.region == self.failing_region {
             return Err(error(
@@ -284,4 +291,66 @@ async fn dry_run_computes_everything_and_sends_nothing() {
         summary.report.is_some(),
         "a small report rides along in the response"
     );
+}
+
+#[tokio::test]
+async fn a_slow_scope_at_the_deadline_is_reported_and_the_sinks_still_run() {
+    let recorder = RecordingSink::default();
+    let mut source = FakeSource::new("none");
+    source.slow_region = Some(("xx-test-4", Duration::from_secs(30)));
+    let app = App {
+        source,
+        config: config(8),
+        sinks: vec![Box::new(recorder.clone())],
+    };
+    let started = std::time::Instant::now();
+    let deadline = started + Duration::from_millis(800);
+    let Err(HandlerError::Incomplete { problems, output }) =
+        app.run_until(&json!({}), "r6".into(), Some(deadline)).await
+    else {
+        panic!("an unreached scope makes the run incomplete");
+    };
+    // Scanning stopped at the cut-off (a quarter of the time left is kept back), well
+    // before the deadline, and the sinks ran after it.
+    assert!(
+        started.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(problems.contains("DeadlineExceeded"), "{problems}");
+    let r = &output.report;
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(
+        (r.errors[0].region.as_str(), r.errors[0].operation.as_str()),
+        ("xx-test-4", "Scan")
+    );
+    assert_eq!(
+        (
+            r.summary.scopes_scanned,
+            r.summary.scopes_failed,
+            r.summary.subnets
+        ),
+        (5, 1, 5)
+    );
+    assert_eq!(
+        r.scopes.len(),
+        6,
+        "every planned scope is listed, reached or not"
+    );
+    assert_eq!(recorder.seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn scan_cutoff_keeps_a_quarter_at_most_thirty_seconds() {
+    use ipam_monitor::run::scan_cutoff;
+    let now = std::time::Instant::now();
+    assert_eq!(
+        scan_cutoff(now + Duration::from_secs(8), now),
+        now + Duration::from_secs(6)
+    );
+    assert_eq!(
+        scan_cutoff(now + Duration::from_secs(900), now),
+        now + Duration::from_secs(870)
+    );
+    assert_eq!(scan_cutoff(now, now), now);
 }

@@ -38,7 +38,7 @@ fn demo_config() -> Config {
 async fn run_demo(emu: &Emulator, config: Config) -> Result<RunOutput, HandlerError> {
     let sdk = emu.sdk_config("us-east-1").await;
     let app = App {
-        source: Ec2Source::new(&sdk),
+        source: Ec2Source::new(&sdk, None),
         sinks: sinks_from_config(&config, &sdk),
         config,
     };

@@ -69,9 +69,9 @@ async fn main() -> ExitCode {
             }
         },
     };
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = ipam_monitor::aws_setup::sdk_config().await;
     let app = App {
-        source: Ec2Source::new(&sdk),
+        source: Ec2Source::new(&sdk, config.member_role_name.clone()),
         sinks: sinks_from_config(&config, &sdk),
         config,
     };

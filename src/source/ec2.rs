@@ -1,6 +1,7 @@
 //! EC2 adapter: DescribeRegions, DescribeVpcs and DescribeSubnets, paginated, mapped
 //! into [`crate::inventory`] types.
 
+use super::accounts::AccountAccess;
 use super::NetworkSource;
 use crate::cidr;
 use crate::inventory::{IpamInventory, ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
@@ -13,50 +14,47 @@ use ipnet::IpNet;
 pub const PAGE_SIZE: i32 = 1000;
 
 pub struct Ec2Source {
-    /// Client configuration shared by every region; each scan sets its own region.
+    /// Client configuration shared by every scope; each sets its region and, for
+    /// member accounts, assumed-role credentials.
     base: aws_sdk_ec2::Config,
-    sts: aws_sdk_sts::Client,
+    accounts: AccountAccess,
 }
 
 impl Ec2Source {
-    pub fn new(sdk: &aws_config::SdkConfig) -> Ec2Source {
+    pub fn new(sdk: &aws_config::SdkConfig, member_role: Option<String>) -> Ec2Source {
         Ec2Source {
             base: aws_sdk_ec2::Config::new(sdk),
-            sts: aws_sdk_sts::Client::new(sdk),
+            accounts: AccountAccess::new(sdk, member_role),
         }
     }
 
-    fn client_for(&self, region: &str) -> Client {
-        let conf = self
+    async fn client_for(&self, scope: &Scope) -> Result<Client, ScanError> {
+        let mut conf = self
             .base
             .to_builder()
-            .region(aws_sdk_ec2::config::Region::new(region.to_string()))
-            .build();
-        Client::from_conf(conf)
+            .region(aws_sdk_ec2::config::Region::new(scope.region.clone()));
+        if let Some(creds) = self
+            .accounts
+            .credentials_for(&scope.account_id)
+            .await
+            .map_err(|mut e| {
+                e.region = scope.region.clone();
+                e
+            })?
+        {
+            conf = conf.credentials_provider(creds);
+        }
+        Ok(Client::from_conf(conf.build()))
     }
 }
 
 impl NetworkSource for Ec2Source {
     async fn own_account_id(&self) -> Result<String, ScanError> {
-        let region = self
-            .sts
-            .config()
-            .region()
-            .map(|r| r.to_string())
-            .unwrap_or_default();
-        let out = self
-            .sts
-            .get_caller_identity()
-            .send()
-            .await
-            .map_err(|e| sdk_error("", &region, "GetCallerIdentity", e))?;
-        out.account.ok_or_else(|| ScanError {
-            account_id: String::new(),
-            region,
-            operation: "GetCallerIdentity".into(),
-            code: None,
-            message: "STS returned no account id".into(),
-        })
+        self.accounts.own_account_id().await
+    }
+
+    async fn organization_accounts(&self) -> Result<Vec<String>, ScanError> {
+        self.accounts.organization_accounts().await
     }
 
     async fn enabled_regions(
@@ -64,15 +62,19 @@ impl NetworkSource for Ec2Source {
         account_id: &str,
         from_region: &str,
     ) -> Result<Vec<String>, ScanError> {
-        list_regions(&self.client_for(from_region), account_id, from_region).await
+        let scope = Scope {
+            account_id: account_id.to_string(),
+            region: from_region.to_string(),
+        };
+        list_regions(&self.client_for(&scope).await?, account_id, from_region).await
     }
 
     async fn scan(&self, scope: &Scope) -> Result<ScopeInventory, ScanError> {
-        scan_region(&self.client_for(&scope.region), scope).await
+        scan_region(&self.client_for(scope).await?, scope).await
     }
 
     async fn scan_ipam(&self, scope: &Scope) -> Result<IpamInventory, ScanError> {
-        super::ipam::scan_ipam(&self.client_for(&scope.region), scope).await
+        super::ipam::scan_ipam(&self.client_for(scope).await?, scope).await
     }
 }
 

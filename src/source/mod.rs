@@ -1,5 +1,6 @@
 //! Sources: read AWS and hand back the project's own plain types.
 
+pub mod accounts;
 pub mod ec2;
 pub mod ipam;
 
@@ -11,6 +12,11 @@ use std::future::Future;
 pub trait NetworkSource: Send + Sync {
     /// The account the function's own credentials belong to.
     fn own_account_id(&self) -> impl Future<Output = Result<String, ScanError>> + Send;
+    /// Every active account of the AWS organization. Sources without Organizations
+    /// access (flow fakes) know none.
+    fn organization_accounts(&self) -> impl Future<Output = Result<Vec<String>, ScanError>> + Send {
+        async { Ok(Vec::new()) }
+    }
     /// Regions enabled for the account, asked in `from_region`.
     fn enabled_regions(
         &self,
