@@ -206,7 +206,12 @@ fn map_subnet(s: &aws_sdk_ec2::types::Subnet, scope: &Scope) -> Subnet {
 }
 
 /// Parses a CIDR from an AWS answer; a bad one becomes a warning on the resource.
-fn push_cidr(text: Option<&str>, field: &str, out: &mut Vec<IpNet>, warnings: &mut Vec<String>) {
+pub(crate) fn push_cidr(
+    text: Option<&str>,
+    field: &str,
+    out: &mut Vec<IpNet>,
+    warnings: &mut Vec<String>,
+) {
     match text.map(cidr::parse) {
         Some(Ok(net)) => out.push(net),
         Some(Err(e)) => warnings.push(format!("{field}: {e}; skipped")),
@@ -214,7 +219,7 @@ fn push_cidr(text: Option<&str>, field: &str, out: &mut Vec<IpNet>, warnings: &m
     }
 }
 
-fn tags(tags: &[Tag]) -> Tags {
+pub(crate) fn tags(tags: &[Tag]) -> Tags {
     tags.iter()
         .filter_map(|t| {
             Some((

@@ -4,12 +4,10 @@
 //! An IPAM is answered only in its home region, so a region without one is the normal
 //! case: an empty result, not an error.
 
-use super::ec2::sdk_error;
+use super::ec2::{push_cidr, sdk_error, tags};
 use crate::cidr;
-use crate::inventory::{
-    IpamInventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope, Tags,
-};
-use aws_sdk_ec2::types::{IpamPoolCidrState, Tag};
+use crate::inventory::{IpamInventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope};
+use aws_sdk_ec2::types::IpamPoolCidrState;
 use aws_sdk_ec2::Client;
 use futures::stream::{self, StreamExt};
 
@@ -134,11 +132,7 @@ async fn read_pool(
         if c.state() != Some(&IpamPoolCidrState::Provisioned) {
             continue;
         }
-        match c.cidr().map(cidr::parse) {
-            Some(Ok(net)) => provisioned.push(net),
-            Some(Err(e)) => warnings.push(format!("pool CIDR: {e}; skipped")),
-            None => warnings.push("pool CIDR: missing in the AWS answer".into()),
-        }
+        push_cidr(c.cidr(), "pool CIDR", &mut provisioned, &mut warnings);
     }
 
     let allocations: Vec<_> = client
@@ -248,15 +242,4 @@ fn arn_id(arn: &str) -> Option<String> {
         .next()
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
-}
-
-fn tags(tags: &[Tag]) -> Tags {
-    tags.iter()
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
 }
