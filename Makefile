@@ -11,7 +11,8 @@ DEMO_REGIONS ?= us-east-1,eu-west-1
 # The venv's tools (moto_server, cargo-lambda, sam, cfn-lint) come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: help venv build test test-rust test-emulator lint fmt run emulator release clean-venv
+.PHONY: help venv build test test-rust test-emulator lint fmt run emulator release clean-venv \
+	validate invoke
 
 help:
 	@echo "make run      run one monitoring pass against the local emulator and print the report"
@@ -20,6 +21,8 @@ help:
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make emulator start the seeded emulator in the foreground (prints its URL)"
 	@echo "make release  optimized Lambda binary (target/release/bootstrap)"
+	@echo "make validate sam validate --lint and cfn-lint on template.yaml (offline)"
+	@echo "make invoke   the Lambda under cargo lambda watch against the emulator, each events/ file"
 
 venv: $(STAMP)
 
@@ -42,7 +45,7 @@ fmt:
 	cargo fmt --all
 
 # cargo's summary comes last so CI reads the Rust test counts.
-test: venv lint test-emulator test-rust
+test: venv lint validate test-emulator test-rust
 
 test-rust: venv
 	cargo test --all-targets
@@ -63,8 +66,94 @@ run: venv build
 emulator: venv
 	$(VPY) emulator/launch.py --seed demo
 
+# The SAM template, offline: SAM's own lint (cfn-lint on the transformed template) and
+# cfn-lint on the source. tests/template_permissions.rs checks its IAM policy.
+validate: venv
+	SAM_CLI_TELEMETRY=0 sam validate --lint --region us-east-1 --template template.yaml
+	cfn-lint -- template.yaml
+
+# The Lambda binary under `cargo lambda watch` (a local Lambda Runtime API on a free
+# port) with env.json's settings, against a seeded emulator: one `cargo lambda invoke
+# --data-file` per file in events/, then the watch process group is stopped.
+# tests/lambda_watch.rs does the same and checks the answers.
+INVOKE_EVENTS ?= $(sort $(wildcard events/*.json))
+
+define INVOKE_SH
+set -euo pipefail
+port=$$(python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# env.json (SAM's format: settings per function logical id), then the demo targets.
+eval "$$(python -c 'import json, shlex; d = json.load(open("env.json"))["IpamMonitorFunction"]; print("\n".join("export %s=%s" % (k, shlex.quote(v)) for k, v in d.items()))')"
+export REGIONS=$(DEMO_REGIONS) SNS_TOPIC_ARN=$(DEMO_TOPIC) DOWNSTREAM_FUNCTIONS=$(DEMO_CONSUMER)
+log=$$(mktemp -t ipam-monitor-watch.XXXXXX)
+# Its own session and process group, stopped by the group id on the way out.
+setsid cargo lambda watch --ignore-changes --bin bootstrap \
+    --invoke-address 127.0.0.1 --invoke-port "$$port" >"$$log" 2>&1 &
+watch=$$!
+trap 'kill -TERM -- -$$watch 2>/dev/null || true; wait $$watch 2>/dev/null || true; rm -f "$$log"' EXIT
+trap 'exit 130' INT TERM
+for _ in $$(seq 300); do
+    python -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$$port" 2>/dev/null && break
+    kill -0 "$$watch" 2>/dev/null || { cat "$$log"; echo "cargo lambda watch exited" >&2; exit 1; }
+    sleep 0.2
+done
+echo "cargo lambda watch on 127.0.0.1:$$port (log: $$log)"
+failed=0
+for event in $(INVOKE_EVENTS); do
+    echo "== cargo lambda invoke --data-file $$event"
+    if out=$$(cargo lambda invoke --invoke-address 127.0.0.1 --invoke-port "$$port" --data-file "$$event" -o json); then
+        # The run summary without the inline report (make run prints reports).
+        printf '%s' "$$out" | python -c 'import json, sys; d = json.load(sys.stdin); d.pop("report", None); print(json.dumps(d, indent=2))'
+    else
+        failed=1
+    fi
+done
+grep -q 'Compiling aws-' "$$log" && echo "note: cargo lambda watch recompiled the AWS SDK (features differ from make build)" >&2
+exit $$failed
+endef
+export INVOKE_SH
+
+invoke: venv build
+	$(VPY) emulator/with_emulator.py --seed demo -- bash -c "$$INVOKE_SH"
+
 release:
 	cargo build --release --bin bootstrap
 
 clean-venv:
 	rm -rf $(VENV)
+
+# --- benchmarks (BENCHMARKS.md) ---------------------------------------------------
+# Criterion and the peak-RSS probe live in bench/, a package of their own (own
+# Cargo.lock, target dir bench/target) so the main crate's dependencies stay as they
+# are. Each part prints a labelled header; `make bench` runs them all.
+BENCH_CPU ?= 0
+BENCH_SIZES ?= 1000,10000
+
+.PHONY: bench bench-calculator bench-rss bench-emulator bench-size bench-cold-start
+
+bench: bench-calculator bench-rss bench-size bench-cold-start bench-emulator
+
+bench-calculator:
+	@echo "== [bench a] criterion: calculator + sinks, 100k subnets / 10k VPCs / 1k pools, one core (taskset -c $(BENCH_CPU)) =="
+	cd bench && cargo bench --no-run
+	cd bench && taskset -c $(BENCH_CPU) cargo bench --bench calculator
+
+bench-rss:
+	@echo "== [bench a] peak RSS: in-process pipeline on 100k subnets (target < 128 MB) =="
+	cd bench && cargo build --release --bin peak_rss
+	bench/target/release/peak_rss
+
+bench-size:
+	@echo "== [bench c] release binary size: target/release/bootstrap =="
+	cargo build --release --bin bootstrap
+	@stat -c '%s bytes  %n' target/release/bootstrap
+	@ls -lh target/release/bootstrap
+
+bench-cold-start: venv
+	@echo "== [bench c] cold start: runtime ready, first answer, and under cargo lambda watch =="
+	cargo build --release --bin bootstrap
+	$(VPY) bench/cold_start.py
+
+bench-emulator: venv
+	@echo "== [bench b] full runs against the emulator at $(BENCH_SIZES) subnets =="
+	cargo build --release --bin ipam-monitor-local
+	$(VPY) bench/emulator_bench.py --sizes $(BENCH_SIZES) --binary target/release/ipam-monitor-local

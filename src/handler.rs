@@ -10,7 +10,7 @@ use crate::source::NetworkSource;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 /// A synchronous Lambda response may be 6 MB; the report rides along only well below.
 pub const MAX_INLINE_REPORT_BYTES: usize = 5_000_000;
@@ -71,6 +71,19 @@ impl RunOutput {
     }
 }
 
+/// Time left before the invocation's deadline. Lambda gives the deadline in
+/// milliseconds since the epoch; `cargo lambda watch` sends a bare budget (600000), so
+/// a value before 2001 is read as the budget itself.
+pub fn time_left(deadline_ms: u64, now: SystemTime) -> Duration {
+    const EPOCH_2001_MS: u64 = 1_000_000_000_000;
+    if deadline_ms < EPOCH_2001_MS {
+        return Duration::from_millis(deadline_ms);
+    }
+    (SystemTime::UNIX_EPOCH + Duration::from_millis(deadline_ms))
+        .duration_since(now)
+        .unwrap_or_default()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error(transparent)]
@@ -100,12 +113,7 @@ impl From<HandlerError> for Diagnostic {
 impl<S: NetworkSource> App<S> {
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<RunSummary, HandlerError> {
         let run_id = event.context.request_id.clone();
-        // The context's deadline is milliseconds since the epoch.
-        let deadline =
-            SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(event.context.deadline);
-        let left = deadline
-            .duration_since(SystemTime::now())
-            .unwrap_or_default();
+        let left = time_left(event.context.deadline, SystemTime::now());
         self.run_until(&event.payload, run_id, Some(Instant::now() + left))
             .await
             .map(RunOutput::summary)

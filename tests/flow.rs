@@ -354,3 +354,24 @@ fn scan_cutoff_keeps_a_quarter_at_most_thirty_seconds() {
     );
     assert_eq!(scan_cutoff(now, now), now);
 }
+
+#[test]
+fn time_left_reads_epoch_deadlines_and_bare_budgets() {
+    use ipam_monitor::handler::time_left;
+    use std::time::UNIX_EPOCH;
+    let now = UNIX_EPOCH + Duration::from_millis(1_795_435_200_000);
+    assert_eq!(
+        time_left(1_795_435_200_000 + 42_000, now),
+        Duration::from_secs(42)
+    );
+    assert_eq!(
+        time_left(1_795_435_100_000, now),
+        Duration::ZERO,
+        "already past"
+    );
+    assert_eq!(
+        time_left(600_000, now),
+        Duration::from_secs(600),
+        "cargo lambda watch's budget"
+    );
+}
