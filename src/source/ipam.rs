@@ -128,8 +128,18 @@ async fn read_pool(
         .map_err(on_error(scope, "GetIpamPoolCidrs", Some(&id)))?;
     let mut provisioned = Vec::new();
     for c in &cidrs {
-        // Only provisioned space can be allocated; pending or failed CIDRs are not.
-        if c.state() != Some(&IpamPoolCidrState::Provisioned) {
+        // Space counts while it is provisioned, including while a deprovisioning is
+        // pending or has failed (allocations can still sit in it); space still being
+        // provisioned, or already gone, does not.
+        let counts = matches!(
+            c.state(),
+            Some(
+                IpamPoolCidrState::Provisioned
+                    | IpamPoolCidrState::PendingDeprovision
+                    | IpamPoolCidrState::FailedDeprovision
+            )
+        );
+        if !counts {
             continue;
         }
         push_cidr(c.cidr(), "pool CIDR", &mut provisioned, &mut warnings);
