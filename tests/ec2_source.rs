@@ -2,19 +2,18 @@
 //! layer is replaced by `aws-smithy-mocks`: pagination, request shapes, mapping of
 //! AWS shapes into the inventory types, malformed answers, errors and retries.
 
-use aws_sdk_ec2::config::retry::RetryConfig;
+mod ec2_mocks;
+
 use aws_sdk_ec2::operation::describe_regions::DescribeRegionsOutput;
 use aws_sdk_ec2::operation::describe_subnets::{DescribeSubnetsInput, DescribeSubnetsOutput};
 use aws_sdk_ec2::operation::describe_vpcs::{DescribeVpcsInput, DescribeVpcsOutput};
 use aws_sdk_ec2::types as ec2;
 use aws_sdk_ec2::Client;
-use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
+use ec2_mocks::{ec2_error, mocked, net, tag, tags, throttled};
 use ipam_monitor::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
 use ipam_monitor::source::ec2::{list_regions, scan_region, PAGE_SIZE};
-use ipnet::IpNet;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -32,32 +31,6 @@ fn scope() -> Scope {
         account_id: ACCOUNT.to_string(),
         region: REGION.to_string(),
     }
-}
-
-/// A client over the mock rules. Retries are real (standard mode, 3 attempts) but the
-/// backoff is 1 ms so throttling tests are fast and deterministic.
-fn mocked(mode: RuleMode, rules: &[&Rule]) -> Client {
-    mock_client!(aws_sdk_ec2, mode, rules, |b| b.retry_config(
-        RetryConfig::standard()
-            .with_max_attempts(3)
-            .with_initial_backoff(Duration::from_millis(1))
-            .with_max_backoff(Duration::from_millis(5))
-    ))
-}
-
-fn net(s: &str) -> IpNet {
-    s.parse().unwrap()
-}
-
-fn tag(key: &str, value: &str) -> ec2::Tag {
-    ec2::Tag::builder().key(key).value(value).build()
-}
-
-fn tags(pairs: &[(&str, &str)]) -> Tags {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 fn v4_assoc(n: u32, cidr: &str, state: ec2::VpcCidrBlockStateCode) -> ec2::VpcCidrBlockAssociation {
@@ -126,23 +99,6 @@ fn subnet_shape(
 
 fn subnet(id: &str, vpc_id: &str, cidr: &str, az: &str, available: i32) -> ec2::Subnet {
     subnet_shape(id, vpc_id, cidr, az, available).build()
-}
-
-/// An EC2 query-protocol error body, as EC2 sends it.
-fn ec2_error(status: u16, code: &str, message: &str) -> HttpResponse {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code>\
-         <Message>{message}</Message></Error></Errors>\
-         <RequestID>5f6e7d8c-1a2b-4c3d-9e8f-0a1b2c3d4e5f</RequestID></Response>"
-    );
-    let mut resp = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
-    resp.headers_mut()
-        .insert("content-type", "text/xml;charset=UTF-8");
-    resp
-}
-
-fn throttled() -> HttpResponse {
-    ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.")
 }
 
 fn unauthorized() -> HttpResponse {

@@ -6,7 +6,8 @@
 //! Response shapes follow the EC2 API reference (DescribeIpams, DescribeIpamScopes,
 //! DescribeIpamPools, GetIpamPoolCidrs, GetIpamPoolAllocations, GetIpamResourceCidrs).
 
-use aws_sdk_ec2::config::retry::RetryConfig;
+mod ec2_mocks;
+
 use aws_sdk_ec2::operation::describe_ipam_pools::DescribeIpamPoolsOutput;
 use aws_sdk_ec2::operation::describe_ipam_scopes::DescribeIpamScopesOutput;
 use aws_sdk_ec2::operation::describe_ipams::DescribeIpamsOutput;
@@ -15,12 +16,11 @@ use aws_sdk_ec2::operation::get_ipam_pool_cidrs::GetIpamPoolCidrsOutput;
 use aws_sdk_ec2::operation::get_ipam_resource_cidrs::GetIpamResourceCidrsOutput;
 use aws_sdk_ec2::types as ec2;
 use aws_sdk_ec2::Client;
-use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
+use aws_smithy_mocks::{mock, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
+use ec2_mocks::{ec2_error, mocked, net, tag, tags, throttled};
 use ipam_monitor::inventory::{
-    IpamInventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope, Tags,
+    IpamInventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope,
 };
 use ipam_monitor::source::ipam::{scan_ipam, ALLOCATIONS_PAGE_SIZE, PAGE_SIZE};
 use ipnet::IpNet;
@@ -58,32 +58,6 @@ fn scope() -> Scope {
         account_id: ACCOUNT.to_string(),
         region: REGION.to_string(),
     }
-}
-
-/// A client over the mock rules. Retries are real (standard mode, 3 attempts) but the
-/// backoff is 1 ms so throttling tests are fast and deterministic.
-fn mocked(mode: RuleMode, rules: &[&Rule]) -> Client {
-    mock_client!(aws_sdk_ec2, mode, rules, |b| b.retry_config(
-        RetryConfig::standard()
-            .with_max_attempts(3)
-            .with_initial_backoff(Duration::from_millis(1))
-            .with_max_backoff(Duration::from_millis(5))
-    ))
-}
-
-fn net(s: &str) -> IpNet {
-    s.parse().unwrap()
-}
-
-fn tag(key: &str, value: &str) -> ec2::Tag {
-    ec2::Tag::builder().key(key).value(value).build()
-}
-
-fn tags(pairs: &[(&str, &str)]) -> Tags {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
 }
 
 /// IPAM ARNs carry no region: `arn:aws:ec2::<account>:ipam/<id>`.
@@ -252,23 +226,6 @@ fn resource_shape(
 
 fn resource(scope_id: &str, resource_id: &str, cidr: &str) -> ec2::IpamResourceCidr {
     resource_shape(scope_id, resource_id, cidr).build()
-}
-
-/// An EC2 query-protocol error body, as EC2 sends it.
-fn ec2_error(status: u16, code: &str, message: &str) -> HttpResponse {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code>\
-         <Message>{message}</Message></Error></Errors>\
-         <RequestID>7c1d0e2f-3a4b-4c5d-8e9f-a0b1c2d3e4f5</RequestID></Response>"
-    );
-    let mut resp = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
-    resp.headers_mut()
-        .insert("content-type", "text/xml;charset=UTF-8");
-    resp
-}
-
-fn throttled() -> HttpResponse {
-    ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.")
 }
 
 /// AccessDenied as EC2 words it. The message deliberately names no pool or scope, so

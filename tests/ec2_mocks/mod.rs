@@ -1,0 +1,57 @@
+//! What the aws-smithy-mocks tests of the EC2 and IPAM adapters share: the mocked
+//! client and EC2's own answer shapes.
+#![allow(dead_code)] // each test binary uses a different part of this module
+
+use aws_sdk_ec2::config::retry::RetryConfig;
+use aws_sdk_ec2::types as ec2;
+use aws_sdk_ec2::Client;
+use aws_smithy_mocks::{mock_client, Rule, RuleMode};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use ipam_monitor::inventory::Tags;
+use ipnet::IpNet;
+use std::time::Duration;
+
+/// A client over the mock rules. Retries are real (standard mode, 3 attempts) but the
+/// backoff is 1 ms so throttling tests are fast and deterministic.
+pub fn mocked(mode: RuleMode, rules: &[&Rule]) -> Client {
+    mock_client!(aws_sdk_ec2, mode, rules, |b| b.retry_config(
+        RetryConfig::standard()
+            .with_max_attempts(3)
+            .with_initial_backoff(Duration::from_millis(1))
+            .with_max_backoff(Duration::from_millis(5))
+    ))
+}
+
+pub fn net(s: &str) -> IpNet {
+    s.parse().unwrap()
+}
+
+pub fn tag(key: &str, value: &str) -> ec2::Tag {
+    ec2::Tag::builder().key(key).value(value).build()
+}
+
+pub fn tags(pairs: &[(&str, &str)]) -> Tags {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// An EC2 error answer as AWS writes it (query protocol XML).
+pub fn ec2_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{code}</Code>\
+         <Message>{message}</Message></Error></Errors>\
+         <RequestID>5f6e7d8c-1a2b-4c3d-9e8f-0a1b2c3d4e5f</RequestID></Response>"
+    );
+    let mut resp = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
+    resp.headers_mut()
+        .insert("content-type", "text/xml;charset=UTF-8");
+    resp
+}
+
+pub fn throttled() -> HttpResponse {
+    ec2_error(503, "RequestLimitExceeded", "Request limit exceeded.")
+}
