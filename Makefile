@@ -134,7 +134,7 @@ bench: bench-calculator bench-rss bench-size bench-cold-start bench-emulator
 
 bench-calculator:
 	@echo "== [bench a] criterion: calculator + sinks, 100k subnets / 10k VPCs / 1k pools, one core (taskset -c $(BENCH_CPU)) =="
-	cd bench && cargo bench --no-run
+	cd bench && cargo bench --no-run --bench calculator
 	cd bench && taskset -c $(BENCH_CPU) cargo bench --bench calculator
 
 bench-rss:
