@@ -127,6 +127,10 @@ clean-venv:
 # are. Each part prints a labelled header; `make bench` runs them all.
 BENCH_CPU ?= 0
 BENCH_SIZES ?= 1000,10000
+# moto looks tags up by scanning every tag of the region per resource; "indexed"
+# (bench_seed.index_tag_lookups) lets a 10k-subnet describe finish inside the SDK
+# timeouts. BENCH_TAGS=moto measures the stock emulator.
+BENCH_TAGS ?= indexed
 
 .PHONY: bench bench-calculator bench-rss bench-emulator bench-size bench-cold-start
 
@@ -136,11 +140,14 @@ bench-calculator:
 	@echo "== [bench a] criterion: calculator + sinks, 100k subnets / 10k VPCs / 1k pools, one core (taskset -c $(BENCH_CPU)) =="
 	cd bench && cargo bench --no-run --bench calculator
 	cd bench && taskset -c $(BENCH_CPU) cargo bench --bench calculator
+	@echo "== [bench a] calculator in a plain loop, with replicas of its hotspots (one core) =="
+	cd bench && cargo build --release --bin calc_loop
+	taskset -c $(BENCH_CPU) bench/target/release/calc_loop 20 --parts
 
 bench-rss:
 	@echo "== [bench a] peak RSS: in-process pipeline on 100k subnets (target < 128 MB) =="
 	cd bench && cargo build --release --bin peak_rss
-	bench/target/release/peak_rss
+	taskset -c $(BENCH_CPU) bench/target/release/peak_rss
 
 bench-size:
 	@echo "== [bench c] release binary size: target/release/bootstrap =="
@@ -156,4 +163,4 @@ bench-cold-start: venv
 bench-emulator: venv
 	@echo "== [bench b] full runs against the emulator at $(BENCH_SIZES) subnets =="
 	cargo build --release --bin ipam-monitor-local
-	$(VPY) bench/emulator_bench.py --sizes $(BENCH_SIZES) --binary target/release/ipam-monitor-local
+	$(VPY) bench/emulator_bench.py --sizes $(BENCH_SIZES) --tags $(BENCH_TAGS) --binary target/release/ipam-monitor-local

@@ -76,8 +76,10 @@ class FakeRuntimeApi:
                     if api.first_poll is None:
                         api.first_poll = time.monotonic()
                     if api.handed_out:
-                        api.done.wait(60)  # the runtime polls again after answering
-                        self.send_error(500)
+                        # The runtime polls again after answering: hold that poll
+                        # until the process is stopped.
+                        api.done.wait(60)
+                        time.sleep(5)
                         return
                     api.handed_out = True
                     deadline = int((time.time() + 300) * 1000)
@@ -160,9 +162,11 @@ def runtime_ready(binary, emulator_url):
     return api.first_poll - started, api.response_at - started
 
 
-def wait_for_port(port, timeout):
+def wait_for_port(port, timeout, proc=None):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the process exited ({proc.returncode}) before listening on {port}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
                 return time.monotonic()
@@ -178,17 +182,13 @@ def under_cargo_lambda_watch(emulator_url, cargo_lambda):
     for key in list(env):
         if key.startswith("AWS_LAMBDA_"):
             env.pop(key)
-    env_vars = ",".join(
-        f"{k}={env[k]}"
-        for k in ("REGIONS", "METRICS_MODE", "SNS_TOPIC_ARN", "DOWNSTREAM_FUNCTIONS", "RUST_LOG",
-                  "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION",
-                  "AWS_EC2_METADATA_DISABLED")
-    )
+    # The function inherits the watch process's environment (--env-vars would split
+    # REGIONS at its comma).
     log = open(os.path.join(HERE, "target", "results", "cold-start-watch.log"), "w")
     started = time.monotonic()
     watch = subprocess.Popen(
         [cargo_lambda, "lambda", "watch", "--release", "--ignore-changes", "--quiet",
-         "--invoke-address", "127.0.0.1", "--invoke-port", str(port), "--env-vars", env_vars],
+         "--bin", "bootstrap", "--invoke-address", "127.0.0.1", "--invoke-port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -196,7 +196,7 @@ def under_cargo_lambda_watch(emulator_url, cargo_lambda):
         start_new_session=True,  # its own process group: stopped as a whole below
     )
     try:
-        api_ready = wait_for_port(port, 600) - started
+        api_ready = wait_for_port(port, 900, watch) - started
         invoke = subprocess.run(
             [cargo_lambda, "lambda", "invoke", "--invoke-address", "127.0.0.1", "--invoke-port",
              str(port), "--data-file", EVENT_FILE, "bootstrap"],

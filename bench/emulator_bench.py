@@ -249,9 +249,9 @@ def print_result(r):
     for op, n in r["requests"].items():
         print(f"  {op:<34} {n}")
     print(
-        f"DescribeSubnets pages per scope: {c['describe_subnets_pages_per_scope']:g} "
-        f"(target ceil(subnets/1000) = {c['target_pages_per_scope']}; moto ignores MaxResults "
-        f"and answers in one page)"
+        f"DescribeSubnets requests per scope: {c['describe_subnets_pages_per_scope']:g} "
+        f"(pages, plus retries if any; target ceil(subnets/1000) = {c['target_pages_per_scope']} "
+        f"pages; moto ignores MaxResults and answers in one page)"
     )
     print(
         f"PutMetricData: {c['put_metric_data_requests']} requests for {c['metrics']} metrics "

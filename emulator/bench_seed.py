@@ -27,9 +27,10 @@ can build the same objects CreateVpc/CreateSubnet build, without the scans:
 
 The estate, per region: VPCs of /20 holding 10 subnets each (/24.../28,
 packed with gaps), a secondary 100.64.x.0/22 block with one subnet on every
-tenth VPC, one VPC per region copying a CIDR of the other region (an
-overlap), a Name tag on every VPC and subnet, and a spread of usage
-(most subnets 2-60 % used, some 60-95 %, a few above 95 %). Plus an IPAM
+tenth VPC, the last VPC of every region after the first reusing the first
+region's first CIDR (an overlap across regions), a Name tag on every VPC
+and subnet, and a spread of usage (most subnets 2-60 % used, some 60-95 %,
+a few above 95 %). Plus an IPAM
 fixture (a 10.0.0.0/8 top pool, one /10 pool per region, the VPC
 allocations of 80 % of the VPCs, resource CIDRs for every VPC block and
 subnet) and the sinks' targets of the demo seed (SNS topic with an SQS

@@ -33,7 +33,9 @@ fn bench(c: &mut Criterion) {
     // IPAM comparison) and pools (free blocks), overlaps, sorting, summary. Its output
     // is dropped outside the timing (iter_with_large_drop)...
     g.bench_function("calculate/100k_subnets_10k_vpcs_1k_pools", |b| {
-        b.iter_with_large_drop(|| calculator::calculate(black_box(&inv), &t, ThresholdSource::Config))
+        b.iter_with_large_drop(|| {
+            calculator::calculate(black_box(&inv), &t, ThresholdSource::Config)
+        })
     });
     // ...and here inside it, as a run pays it once the report is sent.
     g.bench_function("calculate+drop/100k_subnets_10k_vpcs_1k_pools", |b| {
@@ -41,6 +43,7 @@ fn bench(c: &mut Criterion) {
     });
     // The overlap search on its own (part of the above).
     let vpcs: Vec<_> = inv.vpcs.iter().collect();
+    g.throughput(Throughput::Elements(vpcs.len() as u64));
     g.bench_function("find_overlaps/10k_vpcs", |b| {
         b.iter(|| find_overlaps(black_box(&vpcs)))
     });
@@ -68,7 +71,10 @@ fn bench(c: &mut Criterion) {
     // CloudWatch: the metric list, flattened to data, cut into request batches.
     g.bench_function("cloudwatch/metric_groups+flatten+batches", |b| {
         b.iter(|| {
-            let m = flatten(&metric_groups(black_box(&report), Duration::from_millis(1234)));
+            let m = flatten(&metric_groups(
+                black_box(&report),
+                Duration::from_millis(1234),
+            ));
             batches(m)
         })
     });

@@ -185,11 +185,11 @@ fn available(rng: &mut Rng, usable: i64) -> i64 {
     let used_share = match roll {
         0..=4 => return -(rng.below(5) as i64) - 1, // moto-style negative count
         5..=9 => return usable + 1 + rng.below(10) as i64, // above usable
-        10..=109 => 1.0,                              // 1 % full
-        110..=509 => 0.95 + 0.05 * rng.unit(),        // 4 % critical
-        510..=1509 => 0.8 + 0.15 * rng.unit(),        // 10 % warning
-        1510..=4009 => 0.6 + 0.2 * rng.unit(),        // 25 % busy
-        _ => 0.02 + 0.58 * rng.unit(),                // 60 % comfortable
+        10..=109 => 1.0,                            // 1 % full
+        110..=509 => 0.95 + 0.05 * rng.unit(),      // 4 % critical
+        510..=1509 => 0.8 + 0.15 * rng.unit(),      // 10 % warning
+        1510..=4009 => 0.6 + 0.2 * rng.unit(),      // 25 % busy
+        _ => 0.02 + 0.58 * rng.unit(),              // 60 % comfortable
     };
     usable - (used_share * usable as f64).round() as i64
 }
@@ -244,7 +244,8 @@ impl Builder<'_> {
     ) -> Subnet {
         self.next_subnet += 1;
         let n = self.next_subnet;
-        let available_ips = cidr.map(|c| available(&mut self.rng, (1i64 << (32 - c.prefix_len())) - 5));
+        let available_ips =
+            cidr.map(|c| available(&mut self.rng, (1i64 << (32 - c.prefix_len())) - 5));
         let extra = self
             .rng
             .chance(0.01)
@@ -292,10 +293,21 @@ impl Builder<'_> {
 
     fn default_vpc(&mut self, scope: &Scope) -> usize {
         let zones = if scope.region == "us-east-1" { 6 } else { 3 };
-        let vpc = self.new_vpc(scope, vec!["172.31.0.0/16".parse().unwrap()], true, "default");
+        let vpc = self.new_vpc(
+            scope,
+            vec!["172.31.0.0/16".parse().unwrap()],
+            true,
+            "default",
+        );
         for z in 0..zones {
             let zone = format!("{}{}", scope.region, (b'a' + z as u8) as char);
-            let s = self.subnet(&vpc, &zone, Some(v4(0xac1f_0000 + (z << 12), 20)), Vec::new(), "default");
+            let s = self.subnet(
+                &vpc,
+                &zone,
+                Some(v4(0xac1f_0000 + (z << 12), 20)),
+                Vec::new(),
+                "default",
+            );
             self.inv.subnets.push(s);
         }
         self.inv.vpcs.push(vpc);
@@ -312,7 +324,9 @@ impl Builder<'_> {
             0
         };
         let primary_count = n - secondary_count;
-        let mut primary_prefixes: Vec<u8> = (0..primary_count).map(|_| subnet_prefix(&mut self.rng)).collect();
+        let mut primary_prefixes: Vec<u8> = (0..primary_count)
+            .map(|_| subnet_prefix(&mut self.rng))
+            .collect();
         let (offsets, end) = pack(&mut self.rng, &mut primary_prefixes);
         // Rounding up to a CIDR block leaves 0-50 % head room.
         let prefix = prefix_for(end);
@@ -334,7 +348,9 @@ impl Builder<'_> {
         }
         let mut blocks = vec![IpNet::V4(primary)];
         let mut secondary = None;
-        let mut secondary_prefixes: Vec<u8> = (0..secondary_count).map(|_| subnet_prefix(&mut self.rng)).collect();
+        let mut secondary_prefixes: Vec<u8> = (0..secondary_count)
+            .map(|_| subnet_prefix(&mut self.rng))
+            .collect();
         let (sec_offsets, sec_end) = pack(&mut self.rng, &mut secondary_prefixes);
         if secondary_count > 0 {
             let b = self.alloc.take(prefix_for(sec_end)).expect("address space");
@@ -350,7 +366,12 @@ impl Builder<'_> {
         });
         if let Some(b) = v6 {
             vpc.ipv6_blocks.push(b);
-            self.v6_vpcs.push((vpc.id.clone(), vpc.region.clone(), vpc.account_id.clone(), b));
+            self.v6_vpcs.push((
+                vpc.id.clone(),
+                vpc.region.clone(),
+                vpc.account_id.clone(),
+                b,
+            ));
         }
         let base = u32::from(primary.network());
         let mut index = 0u128;
@@ -362,7 +383,9 @@ impl Builder<'_> {
             if let Some(IpNet::V6(b)) = v6 {
                 if this.rng.chance(0.7) {
                     let start = u128::from(b.network()) | (index << 64);
-                    ipv6.push(IpNet::V6(Ipv6Net::new(Ipv6Addr::from(start), 64).expect("prefix")));
+                    ipv6.push(IpNet::V6(
+                        Ipv6Net::new(Ipv6Addr::from(start), 64).expect("prefix"),
+                    ));
                     if this.rng.chance(0.05) {
                         ipv4 = None; // IPv6-only subnet
                     }
@@ -382,8 +405,12 @@ impl Builder<'_> {
             }
         }
         if !copy {
-            self.custom
-                .push((vpc.id.clone(), vpc.region.clone(), vpc.account_id.clone(), primary));
+            self.custom.push((
+                vpc.id.clone(),
+                vpc.region.clone(),
+                vpc.account_id.clone(),
+                primary,
+            ));
         }
         self.inv.vpcs.push(vpc);
     }
@@ -394,7 +421,12 @@ pub fn organization(spec: &OrgSpec) -> Inventory {
     let mut b = Builder {
         spec,
         rng: Rng::new(spec.seed),
-        alloc: Allocator::new(&["10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/13", "192.168.0.0/16"]),
+        alloc: Allocator::new(&[
+            "10.0.0.0/8",
+            "100.64.0.0/10",
+            "172.16.0.0/13",
+            "192.168.0.0/16",
+        ]),
         inv: Inventory::default(),
         next_vpc: 0,
         next_subnet: 0,
@@ -465,7 +497,11 @@ fn ipam(b: &mut Builder) {
     let ipam_id = hex_id("ipam", 1);
     let scope_id = hex_id("ipam-scope", 1);
     let mut next_pool = 0u64;
-    let mut pool = |cidrs: Vec<IpNet>, parent: Option<String>, locale: Option<String>, depth: i32, desc: String| {
+    let mut pool = |cidrs: Vec<IpNet>,
+                    parent: Option<String>,
+                    locale: Option<String>,
+                    depth: i32,
+                    desc: String| {
         next_pool += 1;
         IpamPool {
             id: hex_id("ipam-pool", next_pool),
@@ -484,24 +520,40 @@ fn ipam(b: &mut Builder) {
             warnings: Vec::new(),
         }
     };
-    let alloc = |cidr: IpNet, kind: &str, id: Option<String>, region: Option<String>, owner: &str| PoolAllocation {
-        cidr,
-        resource_type: kind.into(),
-        resource_id: id,
-        resource_region: region,
-        resource_owner: Some(owner.to_string()),
-    };
+    let alloc =
+        |cidr: IpNet, kind: &str, id: Option<String>, region: Option<String>, owner: &str| {
+            PoolAllocation {
+                cidr,
+                resource_type: kind.into(),
+                resource_id: id,
+                resource_region: region,
+                resource_owner: Some(owner.to_string()),
+            }
+        };
 
     let ipv6_pools = 4usize;
     let mids = 16usize;
     let leaves = spec.pools.saturating_sub(1 + mids + ipv6_pools).min(1024);
-    let mut top = pool(vec!["10.0.0.0/8".parse().unwrap()], None, None, 1, "organization IPv4".into());
+    let mut top = pool(
+        vec!["10.0.0.0/8".parse().unwrap()],
+        None,
+        None,
+        1,
+        "organization IPv4".into(),
+    );
     let mut mid_pools: Vec<IpamPool> = (0..mids)
         .map(|m| {
             let c = v4(0x0a00_0000 + ((m as u32) << 20), 12);
             let region = spec.regions[m % spec.regions.len()].to_string();
-            top.allocations.push(alloc(c, "ipam-pool", None, None, &owner));
-            pool(vec![c], Some(top.id.clone()), Some(region.clone()), 2, format!("{region} block {m}"))
+            top.allocations
+                .push(alloc(c, "ipam-pool", None, None, &owner));
+            pool(
+                vec![c],
+                Some(top.id.clone()),
+                Some(region.clone()),
+                2,
+                format!("{region} block {m}"),
+            )
         })
         .collect();
     for (i, m) in mid_pools.iter().enumerate() {
@@ -511,8 +563,15 @@ fn ipam(b: &mut Builder) {
         .map(|l| {
             let c = v4(0x0a00_0000 + ((l as u32) << 14), 18);
             let mid = &mut mid_pools[l / 64];
-            let p = pool(vec![c], Some(mid.id.clone()), mid.locale.clone(), 3, format!("leaf {l}"));
-            mid.allocations.push(alloc(c, "ipam-pool", Some(p.id.clone()), None, &owner));
+            let p = pool(
+                vec![c],
+                Some(mid.id.clone()),
+                mid.locale.clone(),
+                3,
+                format!("leaf {l}"),
+            );
+            mid.allocations
+                .push(alloc(c, "ipam-pool", Some(p.id.clone()), None, &owner));
             p
         })
         .collect();
@@ -527,9 +586,13 @@ fn ipam(b: &mut Builder) {
         if l >= leaves {
             continue;
         }
-        leaf_pools[l]
-            .allocations
-            .push(alloc(IpNet::V4(*block), "vpc", Some(id.clone()), Some(region.clone()), account));
+        leaf_pools[l].allocations.push(alloc(
+            IpNet::V4(*block),
+            "vpc",
+            Some(id.clone()),
+            Some(region.clone()),
+            account,
+        ));
         last_end[l] = last_end[l].max(u32::from(block.broadcast()) + 1);
     }
     // A custom reservation ("next VPC") after the last VPC of every fifth leaf.
@@ -538,7 +601,8 @@ fn ipam(b: &mut Builder) {
         let start = last_end[l].max(0x0a00_0000 + ((l as u32) << 14));
         let start = start.div_ceil(1024) * 1024;
         if start + 1024 <= leaf_end {
-            p.allocations.push(alloc(v4(start, 22), "custom", None, None, &owner));
+            p.allocations
+                .push(alloc(v4(start, 22), "custom", None, None, &owner));
         }
     }
     // IPv6 pools: each a /36 of 2600:1f10::/32 with the VPC /56s inside.
@@ -546,13 +610,24 @@ fn ipam(b: &mut Builder) {
         .map(|k| {
             let base: u128 = (0x2600_1f10u128 << 96) | ((k as u128) << 92);
             let c = IpNet::V6(Ipv6Net::new(Ipv6Addr::from(base), 36).unwrap());
-            pool(vec![c], None, Some(spec.regions[k % spec.regions.len()].to_string()), 1, format!("ipv6 {k}"))
+            pool(
+                vec![c],
+                None,
+                Some(spec.regions[k % spec.regions.len()].to_string()),
+                1,
+                format!("ipv6 {k}"),
+            )
         })
         .collect();
     for (id, region, account, block) in &b.v6_vpcs {
         if let Some(p) = v6_pools.iter_mut().find(|p| p.cidrs[0].contains(block)) {
-            p.allocations
-                .push(alloc(*block, "vpc", Some(id.clone()), Some(region.clone()), account));
+            p.allocations.push(alloc(
+                *block,
+                "vpc",
+                Some(id.clone()),
+                Some(region.clone()),
+                account,
+            ));
         }
     }
     let mut pools = vec![top];
@@ -600,7 +675,14 @@ fn drift(rng: &mut Rng, share: f64) -> f64 {
     }
 }
 
-fn resource_cidr(rng: &mut Rng, id: &str, kind: &str, v: &Vpc, c: IpNet, share: f64) -> ResourceCidr {
+fn resource_cidr(
+    rng: &mut Rng,
+    id: &str,
+    kind: &str,
+    v: &Vpc,
+    c: IpNet,
+    share: f64,
+) -> ResourceCidr {
     ResourceCidr {
         resource_id: id.to_string(),
         resource_type: kind.into(),
@@ -658,7 +740,11 @@ pub fn org_report(spec: &OrgSpec) -> (Inventory, Report) {
 pub fn describe(inv: &Inventory) -> String {
     let blocks: usize = inv.vpcs.iter().map(|v| v.ipv4_blocks.len()).sum();
     let secondary = inv.vpcs.iter().filter(|v| v.ipv4_blocks.len() > 1).count();
-    let v6 = inv.vpcs.iter().filter(|v| !v.ipv6_blocks.is_empty()).count();
+    let v6 = inv
+        .vpcs
+        .iter()
+        .filter(|v| !v.ipv6_blocks.is_empty())
+        .count();
     let v6_only = inv.subnets.iter().filter(|s| s.ipv4_cidr.is_none()).count();
     let allocations: usize = inv.pools.iter().map(|p| p.allocations.len()).sum();
     format!(

@@ -94,7 +94,12 @@ fn parts(inv: &Inventory, runs: usize) {
         .map(|(i, id)| (id, i))
         .collect();
     let mut unsorted = calc.resources.clone();
-    unsorted.sort_by_key(|r| order.get(r.resource_id.as_str()).copied().unwrap_or(usize::MAX));
+    unsorted.sort_by_key(|r| {
+        order
+            .get(r.resource_id.as_str())
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
 
     let mut by_value = Vec::new();
     let mut by_key = Vec::new();
@@ -114,7 +119,12 @@ fn parts(inv: &Inventory, runs: usize) {
                     // total_cmp order as an integer, reversed: higher first.
                     let bits = u.to_bits() as i64;
                     let ord = (bits ^ (((bits >> 63) as u64) >> 1) as i64) as u64 ^ (1 << 63);
-                    (2 - r.status as u8, std::cmp::Reverse(ord), r.resource_id.as_str(), i as u32)
+                    (
+                        2 - r.status as u8,
+                        std::cmp::Reverse(ord),
+                        r.resource_id.as_str(),
+                        i as u32,
+                    )
                 })
                 .collect();
             keys.sort_unstable();
@@ -133,7 +143,12 @@ fn parts(inv: &Inventory, runs: usize) {
                     .map(|(i, r)| {
                         let bits = r.utilization_percent.unwrap_or(-1.0).to_bits() as i64;
                         let ord = (bits ^ (((bits >> 63) as u64) >> 1) as i64) as u64 ^ (1 << 63);
-                        (2 - r.status as u8, std::cmp::Reverse(ord), r.resource_id.as_str(), i as u32)
+                        (
+                            2 - r.status as u8,
+                            std::cmp::Reverse(ord),
+                            r.resource_id.as_str(),
+                            i as u32,
+                        )
                     })
                     .collect();
                 keys.sort_unstable();
@@ -158,9 +173,17 @@ fn parts(inv: &Inventory, runs: usize) {
         sip.push(
             time_ms(|| {
                 let mut seen = HashSet::new();
-                let a = inv.vpcs.iter().filter(|v| seen.insert((&v.region, &v.id))).count();
+                let a = inv
+                    .vpcs
+                    .iter()
+                    .filter(|v| seen.insert((&v.region, &v.id)))
+                    .count();
                 let mut seen = HashSet::new();
-                let b = inv.subnets.iter().filter(|s| seen.insert((&s.region, &s.id))).count();
+                let b = inv
+                    .subnets
+                    .iter()
+                    .filter(|s| seen.insert((&s.region, &s.id)))
+                    .count();
                 black_box(a + b)
             })
             .0,
@@ -169,10 +192,18 @@ fn parts(inv: &Inventory, runs: usize) {
             time_ms(|| {
                 let mut seen: HashSet<_, FxBuild> =
                     HashSet::with_capacity_and_hasher(inv.vpcs.len(), FxBuild::default());
-                let a = inv.vpcs.iter().filter(|v| seen.insert((&v.region, &v.id))).count();
+                let a = inv
+                    .vpcs
+                    .iter()
+                    .filter(|v| seen.insert((&v.region, &v.id)))
+                    .count();
                 let mut seen: HashSet<_, FxBuild> =
                     HashSet::with_capacity_and_hasher(inv.subnets.len(), FxBuild::default());
-                let b = inv.subnets.iter().filter(|s| seen.insert((&s.region, &s.id))).count();
+                let b = inv
+                    .subnets
+                    .iter()
+                    .filter(|s| seen.insert((&s.region, &s.id)))
+                    .count();
                 black_box(a + b)
             })
             .0,
@@ -201,7 +232,9 @@ fn parts(inv: &Inventory, runs: usize) {
         );
     }
     let (_, g, _) = median_ms(grouping);
-    println!("by_vpc grouping replica (HashMap<(&str, &str), Vec<&Subnet>>, SipHash): median {g:.1} ms");
+    println!(
+        "by_vpc grouping replica (HashMap<(&str, &str), Vec<&Subnet>>, SipHash): median {g:.1} ms"
+    );
 }
 
 fn main() {
@@ -217,7 +250,8 @@ fn main() {
     let mut calc_ms = Vec::with_capacity(n);
     let mut drop_ms = Vec::with_capacity(n);
     for _ in 0..n {
-        let (ms, out) = time_ms(|| calculator::calculate(black_box(&inv), &t, ThresholdSource::Config));
+        let (ms, out) =
+            time_ms(|| calculator::calculate(black_box(&inv), &t, ThresholdSource::Config));
         calc_ms.push(ms);
         drop_ms.push(time_ms(|| drop(black_box(out))).0);
     }
