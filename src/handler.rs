@@ -54,9 +54,8 @@ impl RunOutput {
     }
 
     pub fn summary(self) -> RunSummary {
-        let fits = serde_json::to_vec(&self.report)
-            .map(|b| b.len() <= MAX_INLINE_REPORT_BYTES)
-            .unwrap_or(false);
+        // Measured without building the JSON: a large report would double the peak.
+        let fits = crate::report::json_len(&self.report) <= MAX_INLINE_REPORT_BYTES;
         RunSummary {
             schema_version: SCHEMA_VERSION,
             run_id: self.report.run_id.clone(),

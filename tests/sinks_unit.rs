@@ -139,10 +139,10 @@ fn huge_breach_list_stays_under_the_sns_limit_and_says_how_many_more() {
 #[test]
 fn metrics_cover_every_resource_and_batch_at_1000() {
     let r = report(700, 3);
-    let metrics = flatten(&metric_groups(&r, Duration::from_secs(2)));
+    let metrics: Vec<_> = flatten(metric_groups(&r, Duration::from_secs(2))).collect();
     assert_eq!(metrics.len(), 700 * 4 + 4);
     assert!(metrics.iter().all(|m| m.value.is_finite()));
-    let sizes: Vec<usize> = batches(metrics).iter().map(Vec::len).collect();
+    let sizes: Vec<usize> = batches(metrics).map(|b| b.len()).collect();
     assert_eq!(sizes, [1000, 1000, 804]);
 }
 
@@ -384,4 +384,70 @@ fn report_time_is_the_run_start() {
         .unwrap()
         .as_millis();
     assert_eq!(ms, 1_795_435_200_000);
+}
+
+fn function_not_found() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    let mut r = aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(404).unwrap(),
+        aws_smithy_types::body::SdkBody::from(
+            r#"{"Type":"User","message":"Function not found: broken"}"#,
+        ),
+    );
+    r.headers_mut()
+        .insert("x-amzn-errortype", "ResourceNotFoundException");
+    r
+}
+
+#[tokio::test]
+async fn downstream_sends_every_chunk_in_order_while_a_failed_function_is_skipped() {
+    use aws_sdk_lambda::operation::invoke::InvokeOutput;
+    use ipam_monitor::sinks::downstream::DownstreamSink;
+
+    let received = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let seen = received.clone();
+    let consumer = mock!(aws_sdk_lambda::Client::invoke)
+        .match_requests(move |i| {
+            if i.function_name() != Some("consumer") {
+                return false;
+            }
+            let body = i.payload().expect("a payload").as_ref();
+            seen.lock()
+                .unwrap()
+                .push(serde_json::from_slice(body).unwrap());
+            true
+        })
+        .then_output(|| InvokeOutput::builder().status_code(202).build());
+    let broken = mock!(aws_sdk_lambda::Client::invoke)
+        .match_requests(|i| i.function_name() == Some("broken"))
+        .then_http_response(function_not_found);
+    let client = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, [&consumer, &broken]);
+    let sink = DownstreamSink {
+        client,
+        functions: vec!["broken".into(), "consumer".into()],
+        max_payload_bytes: 50_000,
+    };
+    let r = report(600, 5);
+    let expected = chunk_payloads(&r, 50_000).unwrap().len();
+    assert!(expected > 3, "{expected} chunks");
+
+    let err = sink.deliver(&r, &ctx()).await.unwrap_err();
+    assert!(
+        err.message
+            .starts_with("1 of 2 function(s) failed: broken chunk 1:"),
+        "{}",
+        err.message
+    );
+    assert_eq!(broken.num_calls(), 1, "no chunk after the first failure");
+    let got = received.lock().unwrap();
+    let numbers: Vec<u64> = got.iter().map(|d| d["chunk"].as_u64().unwrap()).collect();
+    assert_eq!(numbers, (1..=expected as u64).collect::<Vec<_>>());
+    let resources: usize = got
+        .iter()
+        .map(|d| d["resources"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(
+        resources,
+        r.resources.len(),
+        "every resource reached the consumer"
+    );
 }

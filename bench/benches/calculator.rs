@@ -57,11 +57,11 @@ fn bench(c: &mut Criterion) {
         report.summary.in_breach,
         report.overlaps.len()
     );
-    let metrics = flatten(&metric_groups(&report, Duration::from_millis(1234)));
+    let metrics: Vec<_> = flatten(metric_groups(&report, Duration::from_millis(1234))).collect();
     eprintln!(
         "metrics: {} in {} PutMetricData batches",
         metrics.len(),
-        batches(metrics.clone()).len()
+        batches(metrics.clone()).count()
     );
 
     let mut g = c.benchmark_group("sinks");
@@ -71,15 +71,19 @@ fn bench(c: &mut Criterion) {
     // CloudWatch: the metric list, flattened to data, cut into request batches.
     g.bench_function("cloudwatch/metric_groups+flatten+batches", |b| {
         b.iter(|| {
-            let m = flatten(&metric_groups(
+            let m = flatten(metric_groups(
                 black_box(&report),
                 Duration::from_millis(1234),
             ));
-            batches(m)
+            batches(m).map(|b| b.len()).sum::<usize>()
         })
     });
     g.bench_function("cloudwatch/batches_only", |b| {
-        b.iter_batched(|| metrics.clone(), batches, BatchSize::LargeInput)
+        b.iter_batched(
+            || metrics.clone(),
+            |m| batches(m).map(|b| b.len()).sum::<usize>(),
+            BatchSize::LargeInput,
+        )
     });
     // SNS: the alert (subject, worst-first body up to the size limit).
     g.bench_function("sns/compose", |b| {
@@ -91,6 +95,9 @@ fn bench(c: &mut Criterion) {
     });
     // The report as JSON (what the local runner prints, and what the handler measures
     // to decide whether the report rides inline in the response).
+    g.bench_function("report/json_len (the handler's size check)", |b| {
+        b.iter(|| ipam_monitor::report::json_len(black_box(&report)))
+    });
     g.bench_function("report/serde_json::to_vec", |b| {
         b.iter(|| serde_json::to_vec(black_box(&report)).expect("serializes"))
     });

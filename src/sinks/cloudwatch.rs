@@ -6,6 +6,7 @@ use crate::report::Report;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_cloudwatch::Client;
+use std::iter::Peekable;
 use std::time::SystemTime;
 
 /// PutMetricData accepts at most 1000 metrics per request...
@@ -29,22 +30,40 @@ fn estimated_bytes(m: &Metric) -> usize {
 }
 
 /// Splits metrics into request-sized batches: ≤ 1000 metrics and under the byte cap.
-pub fn batches(metrics: Vec<Metric>) -> Vec<Vec<Metric>> {
-    let mut out: Vec<Vec<Metric>> = Vec::new();
-    let mut bytes = 0;
-    for m in metrics {
-        let size = estimated_bytes(&m);
-        let full = out
-            .last()
-            .is_none_or(|b| b.len() >= MAX_METRICS_PER_REQUEST || bytes + size > MAX_REQUEST_BYTES);
-        if full {
-            out.push(Vec::with_capacity(MAX_METRICS_PER_REQUEST));
-            bytes = 0;
-        }
-        bytes += size;
-        out.last_mut().expect("pushed above").push(m);
+/// Lazy, so only the batch being sent is held in memory.
+pub fn batches<'a, I>(metrics: I) -> Batches<'a, I::IntoIter>
+where
+    I: IntoIterator<Item = Metric<'a>>,
+{
+    Batches {
+        metrics: metrics.into_iter().peekable(),
     }
-    out
+}
+
+pub struct Batches<'a, I: Iterator<Item = Metric<'a>>> {
+    metrics: Peekable<I>,
+}
+
+impl<'a, I: Iterator<Item = Metric<'a>>> Iterator for Batches<'a, I> {
+    type Item = Vec<Metric<'a>>;
+
+    fn next(&mut self) -> Option<Vec<Metric<'a>>> {
+        let first = self.metrics.next()?;
+        let mut bytes = estimated_bytes(&first);
+        let mut batch = Vec::with_capacity(MAX_METRICS_PER_REQUEST);
+        batch.push(first);
+        while batch.len() < MAX_METRICS_PER_REQUEST {
+            let Some(m) = self
+                .metrics
+                .next_if(|m| bytes + estimated_bytes(m) <= MAX_REQUEST_BYTES)
+            else {
+                break;
+            };
+            bytes += estimated_bytes(&m);
+            batch.push(m);
+        }
+        Some(batch)
+    }
 }
 
 fn unit(u: MetricUnit) -> StandardUnit {
@@ -59,7 +78,7 @@ fn datum(m: &Metric, timestamp: DateTime) -> MetricDatum {
     let dims = m
         .dimensions
         .iter()
-        .map(|(k, v)| Dimension::builder().name(*k).value(v).build())
+        .map(|(k, v)| Dimension::builder().name(*k).value(*v).build())
         .collect();
     MetricDatum::builder()
         .metric_name(m.name)
@@ -84,12 +103,11 @@ impl Sink for CloudWatchSink {
     }
 
     async fn deliver(&self, report: &Report, ctx: &RunContext) -> Result<Delivery, SinkError> {
-        let metrics = flatten(&metric_groups(report, ctx.duration));
-        let count = metrics.len();
         let timestamp = run_timestamp(report);
-        let batches = batches(metrics);
-        let requests = batches.len();
-        for (i, batch) in batches.into_iter().enumerate() {
+        let (mut count, mut requests) = (0, 0);
+        for batch in batches(flatten(metric_groups(report, ctx.duration))) {
+            count += batch.len();
+            requests += 1;
             let data: Vec<MetricDatum> = batch.iter().map(|m| datum(m, timestamp)).collect();
             self.client
                 .put_metric_data()
@@ -100,9 +118,9 @@ impl Sink for CloudWatchSink {
                 .map_err(|e| {
                     let mut err = SinkError::from_sdk("PutMetricData", &e);
                     err.message = format!(
-                        "{} (request {} of {requests}; earlier ones were sent)",
+                        "{} (request {requests}; {} earlier request(s) were sent)",
                         err.message,
-                        i + 1
+                        requests - 1
                     );
                     err
                 })?;

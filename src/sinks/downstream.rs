@@ -2,11 +2,16 @@
 //! into numbered chunks when it is larger than the asynchronous payload limit.
 
 use super::{Delivery, RunContext, Sink, SinkError};
-use crate::report::{Report, SCHEMA_VERSION};
+use crate::inventory::ScanError;
+use crate::report::{
+    json_len, OverlapGroup, Report, ResourceRecord, ScopeOutcome, Summary, SCHEMA_VERSION,
+};
+use crate::thresholds::{ThresholdSource, Thresholds};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;
-use serde_json::{json, Value};
+use serde::Serialize;
+use std::io::Write;
 
 /// Lambda's asynchronous payload limit is 1 MB; chunks stay under this.
 pub const MAX_ASYNC_PAYLOAD_BYTES: usize = 1_000_000;
@@ -18,69 +23,131 @@ pub struct DownstreamSink {
     pub max_payload_bytes: usize,
 }
 
-/// Splits a report into payloads under `limit` bytes. Chunk 1 carries the report
-/// without its resources; every chunk carries a slice of `resources` in order.
-/// A consumer rebuilds the report by appending the chunks' resources in chunk order.
-pub fn chunk_payloads(report: &Report, limit: usize) -> Result<Vec<Vec<u8>>, SinkError> {
-    let too_big = |what: String| SinkError {
-        operation: "chunk report".into(),
-        code: None,
-        message: format!("{what} alone exceeds the {limit}-byte payload limit"),
-    };
-    let mut head = serde_json::to_value(report).expect("report serializes");
-    let resources = match head.as_object_mut().and_then(|o| o.remove("resources")) {
-        Some(Value::Array(r)) => r,
-        _ => Vec::new(),
-    };
-    let run_id = report.run_id.as_str();
-    // Envelope overhead: the fixed fields with the widest chunk numbers.
-    let envelope = |chunk: usize, chunks: usize, report: Option<&Value>, resources: &[Value]| {
-        let mut v = json!({
-            "kind": PAYLOAD_KIND,
-            "schema_version": SCHEMA_VERSION,
-            "run_id": run_id,
-            "chunk": chunk,
-            "chunks": chunks,
-            "resources": resources,
-        });
-        if let Some(r) = report {
-            v["report"] = r.clone();
+/// The report without its resources, as chunk 1 carries it. Same fields, same order
+/// as [`Report`] (the chunk tests rebuild the report from it and compare).
+#[derive(Serialize)]
+struct ReportHead<'a> {
+    schema_version: u32,
+    run_id: &'a str,
+    generated_at: &'a str,
+    thresholds: &'a Thresholds,
+    threshold_source: ThresholdSource,
+    scopes: &'a [ScopeOutcome],
+    overlaps: &'a [OverlapGroup],
+    errors: &'a [ScanError],
+    summary: &'a Summary,
+}
+
+impl<'a> ReportHead<'a> {
+    fn of(r: &'a Report) -> ReportHead<'a> {
+        ReportHead {
+            schema_version: r.schema_version,
+            run_id: &r.run_id,
+            generated_at: &r.generated_at,
+            thresholds: &r.thresholds,
+            threshold_source: r.threshold_source,
+            scopes: &r.scopes,
+            overlaps: &r.overlaps,
+            errors: &r.errors,
+            summary: &r.summary,
         }
-        v
-    };
-    let overhead = serde_json::to_vec(&envelope(999_999, 999_999, None, &[]))
-        .expect("serializes")
-        .len();
-    let head_len = serde_json::to_vec(&head).expect("serializes").len() + ",\"report\":".len();
-    if overhead + head_len > limit {
-        return Err(too_big("the report without its resources".into()));
+    }
+}
+
+/// How a report is cut into payloads under a byte limit: chunk 1 carries the report
+/// without its resources, every chunk a slice of `resources` in order. A consumer
+/// rebuilds the report by appending the chunks' resources in chunk order.
+///
+/// Only sizes are measured up front; each payload is written when it is sent, so a
+/// run holds one chunk at a time rather than the whole report twice.
+pub struct ChunkPlan<'a> {
+    resources: &'a [ResourceRecord],
+    head: ReportHead<'a>,
+    /// Index of the first resource of each chunk.
+    starts: Vec<usize>,
+}
+
+impl<'a> ChunkPlan<'a> {
+    pub fn new(report: &'a Report, limit: usize) -> Result<ChunkPlan<'a>, SinkError> {
+        let too_big = |what: String| SinkError {
+            operation: "chunk report".into(),
+            code: None,
+            message: format!("{what} alone exceeds the {limit}-byte payload limit"),
+        };
+        let head = ReportHead::of(report);
+        // The envelope with the widest chunk numbers a run can have.
+        let overhead = envelope_prefix(&report.run_id, 999_999, 999_999).len() + "]}".len();
+        let head_len = json_len(&head) + ",\"report\":".len();
+        if overhead + head_len > limit {
+            return Err(too_big("the report without its resources".into()));
+        }
+        // Greedy packing by serialized size, in report order (worst first).
+        let mut starts = vec![0];
+        let mut used = overhead + head_len;
+        for (i, r) in report.resources.iter().enumerate() {
+            let size = json_len(r) + 1; // and its comma
+            if overhead + size > limit {
+                return Err(too_big(format!("resource {}", r.resource_id)));
+            }
+            if used + size > limit {
+                starts.push(i);
+                used = overhead;
+            }
+            used += size;
+        }
+        Ok(ChunkPlan {
+            resources: &report.resources,
+            head,
+            starts,
+        })
     }
 
-    // Greedy packing by serialized size, in report order (worst first).
-    let mut groups: Vec<Vec<Value>> = vec![Vec::new()];
-    let mut used = overhead + head_len;
-    for r in resources {
-        let size = serde_json::to_vec(&r).expect("serializes").len() + 1;
-        if overhead + size > limit {
-            let id = r["resource_id"].as_str().unwrap_or("?").to_string();
-            return Err(too_big(format!("resource {id}")));
-        }
-        if used + size > limit {
-            groups.push(Vec::new());
-            used = overhead;
-        }
-        used += size;
-        groups.last_mut().expect("not empty").push(r);
+    /// The number of chunks (at least one, even for a report without resources).
+    pub fn chunks(&self) -> usize {
+        self.starts.len()
     }
-    let chunks = groups.len();
-    Ok(groups
-        .iter()
-        .enumerate()
-        .map(|(i, g)| {
-            let report = (i == 0).then_some(&head);
-            serde_json::to_vec(&envelope(i + 1, chunks, report, g)).expect("serializes")
-        })
-        .collect())
+
+    /// Payload `i` (0-based) as the JSON bytes sent.
+    pub fn payload(&self, i: usize) -> Vec<u8> {
+        let end = self
+            .starts
+            .get(i + 1)
+            .copied()
+            .unwrap_or(self.resources.len());
+        let mut out = envelope_prefix(self.head.run_id, i + 1, self.chunks());
+        for (n, r) in self.resources[self.starts[i]..end].iter().enumerate() {
+            if n > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut out, r).expect("records serialize");
+        }
+        out.push(b']');
+        if i == 0 {
+            out.extend_from_slice(b",\"report\":");
+            serde_json::to_writer(&mut out, &self.head).expect("the report serializes");
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+/// `{"kind":...,"chunk":i,"chunks":n,"resources":[`, ready for the records.
+fn envelope_prefix(run_id: &str, chunk: usize, chunks: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(MAX_ASYNC_PAYLOAD_BYTES.min(64 * 1024));
+    write!(
+        out,
+        "{{\"kind\":{},\"schema_version\":{SCHEMA_VERSION},\"run_id\":{},\"chunk\":{chunk},\"chunks\":{chunks},\"resources\":[",
+        serde_json::Value::from(PAYLOAD_KIND),
+        serde_json::Value::from(run_id),
+    )
+    .expect("writing to a Vec cannot fail");
+    out
+}
+
+/// Every payload at once; the sink itself writes them one at a time.
+pub fn chunk_payloads(report: &Report, limit: usize) -> Result<Vec<Vec<u8>>, SinkError> {
+    let plan = ChunkPlan::new(report, limit)?;
+    Ok((0..plan.chunks()).map(|i| plan.payload(i)).collect())
 }
 
 #[async_trait::async_trait]
@@ -93,29 +160,34 @@ impl Sink for DownstreamSink {
         if self.functions.is_empty() {
             return Ok(Delivery::nothing("no downstream functions configured"));
         }
-        let payloads = chunk_payloads(report, self.max_payload_bytes)?;
-        let mut failures = Vec::new();
-        for function in &self.functions {
-            for (i, p) in payloads.iter().enumerate() {
+        let plan = ChunkPlan::new(report, self.max_payload_bytes)?;
+        // Chunk by chunk, each to every function still receiving: one payload in memory.
+        let mut failures: Vec<(usize, String)> = Vec::new();
+        for i in 0..plan.chunks() {
+            let payload = plan.payload(i);
+            for (f, function) in self.functions.iter().enumerate() {
+                if failures.iter().any(|(failed, _)| *failed == f) {
+                    continue; // the rest of this function's chunks would be useless
+                }
                 let sent = self
                     .client
                     .invoke()
                     .function_name(function)
                     .invocation_type(InvocationType::Event)
-                    .payload(Blob::new(p.clone()))
+                    .payload(Blob::new(payload.clone()))
                     .send()
                     .await;
                 if let Err(e) = sent {
                     let err = SinkError::from_sdk("Invoke", &e);
-                    failures.push(format!("{function} chunk {}: {err}", i + 1));
-                    break; // the rest of this function's chunks would be useless
+                    failures.push((f, format!("{function} chunk {}: {err}", i + 1)));
                 }
             }
         }
+        let failures: Vec<String> = failures.into_iter().map(|(_, m)| m).collect();
         if failures.is_empty() {
             Ok(Delivery::sent(format!(
                 "{} chunk(s) sent to each of {} function(s): {}",
-                payloads.len(),
+                plan.chunks(),
                 self.functions.len(),
                 self.functions.join(", ")
             )))

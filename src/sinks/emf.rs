@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 /// EMF allows at most 100 metrics per directive; a group has at most 4.
 pub const MAX_METRICS_PER_DIRECTIVE: usize = 100;
+const EMF_FLUSH_BYTES: usize = 64 * 1024;
 
 pub struct EmfSink {
     pub namespace: String,
@@ -48,7 +49,7 @@ pub fn emf_line(namespace: &str, timestamp_ms: u128, group: &MetricGroup) -> Val
         }),
     );
     for (k, v) in &group.dimensions {
-        doc.insert((*k).to_string(), Value::from(v.as_str()));
+        doc.insert((*k).to_string(), Value::from(*v));
     }
     for (name, _, value) in &group.metrics {
         doc.insert((*name).to_string(), json!(value));
@@ -63,30 +64,35 @@ impl Sink for EmfSink {
     }
 
     async fn deliver(&self, report: &Report, ctx: &RunContext) -> Result<Delivery, SinkError> {
-        let groups = metric_groups(report, ctx.duration);
         let ts = humantime::parse_rfc3339(&report.generated_at)
             .ok()
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_millis())
             .unwrap_or_default();
-        let mut text = String::new();
-        let mut metrics = 0;
-        for g in &groups {
-            metrics += g.metrics.len();
-            text.push_str(&emf_line(&self.namespace, ts, g).to_string());
-            text.push('\n');
-        }
         let io_err = |e: std::io::Error| SinkError {
             operation: "write EMF".into(),
             code: None,
             message: e.to_string(),
         };
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        out.write_all(text.as_bytes()).map_err(io_err)?;
+        // Written in slices of about 64 KiB: a large estate's lines are never all held.
+        let mut text = Vec::with_capacity(EMF_FLUSH_BYTES + 4096);
+        let (mut metrics, mut lines) = (0, 0);
+        for g in metric_groups(report, ctx.duration) {
+            metrics += g.metrics.len();
+            lines += 1;
+            serde_json::to_writer(&mut text, &emf_line(&self.namespace, ts, &g))
+                .expect("a JSON value serializes");
+            text.push(b'\n');
+            if text.len() >= EMF_FLUSH_BYTES {
+                out.write_all(&text).map_err(io_err)?;
+                text.clear();
+            }
+        }
+        out.write_all(&text).map_err(io_err)?;
         out.flush().map_err(io_err)?;
         Ok(Delivery::sent(format!(
-            "{metrics} metrics in {} EMF line(s) to namespace {}",
-            groups.len(),
+            "{metrics} metrics in {lines} EMF line(s) to namespace {}",
             self.namespace
         )))
     }

@@ -26,54 +26,61 @@ impl MetricUnit {
     }
 }
 
+/// The dimensions of one resource's metrics, borrowed from the report: at 100k
+/// resources, owned copies would cost hundreds of thousands of allocations.
+pub type Dimensions<'a> = Vec<(&'static str, &'a str)>;
+
 #[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
+pub struct Metric<'a> {
     pub name: &'static str,
     pub unit: MetricUnit,
     /// Always finite: CloudWatch rejects NaN and infinity.
     pub value: f64,
     /// Empty for run-level metrics.
-    pub dimensions: Vec<(&'static str, String)>,
+    pub dimensions: Dimensions<'a>,
 }
 
 /// Metrics that share one set of dimensions (one resource, or the run).
 #[derive(Debug, Clone, PartialEq)]
-pub struct MetricGroup {
-    pub dimensions: Vec<(&'static str, String)>,
+pub struct MetricGroup<'a> {
+    pub dimensions: Dimensions<'a>,
     pub metrics: Vec<(&'static str, MetricUnit, f64)>,
 }
 
 /// Per resource: utilization and, for address-counted records, used/free/total;
 /// published for every resource (not only those in breach) so alarms and graphs work.
 /// Then the run-level metrics, without resource dimensions.
-pub fn metric_groups(report: &Report, duration: Duration) -> Vec<MetricGroup> {
-    let mut groups = Vec::with_capacity(report.resources.len() + 1);
-    for r in &report.resources {
+///
+/// Lazy: the sinks turn each group into request data as they go, so a run never holds
+/// every metric of a large estate at once.
+pub fn metric_groups(
+    report: &Report,
+    duration: Duration,
+) -> impl Iterator<Item = MetricGroup<'_>> + '_ {
+    let per_resource = report.resources.iter().filter_map(|r| {
         let mut metrics = Vec::with_capacity(4);
         if let Some(p) = r.utilization_percent {
             metrics.push(("UtilizationPercent", MetricUnit::Percent, p));
+            // IPv6 figures count /64 blocks, not addresses: no address metrics for them.
+            if r.unit == Unit::Address {
+                metrics.push(("UsedAddresses", MetricUnit::Count, r.used as f64));
+                metrics.push(("FreeAddresses", MetricUnit::Count, r.free as f64));
+                metrics.push(("TotalAddresses", MetricUnit::Count, r.usable as f64));
+            }
         }
-        // IPv6 figures count /64 blocks, not addresses: no address metrics for them.
-        if r.unit == Unit::Address && r.utilization_percent.is_some() {
-            metrics.push(("UsedAddresses", MetricUnit::Count, r.used as f64));
-            metrics.push(("FreeAddresses", MetricUnit::Count, r.free as f64));
-            metrics.push(("TotalAddresses", MetricUnit::Count, r.usable as f64));
-        }
-        if metrics.is_empty() {
-            continue;
-        }
-        groups.push(MetricGroup {
+        metrics.retain(|m| m.2.is_finite());
+        (!metrics.is_empty()).then(|| MetricGroup {
             dimensions: vec![
-                (DIM_RESOURCE_TYPE, r.resource_type.as_str().to_string()),
-                (DIM_RESOURCE_ID, r.resource_id.clone()),
-                (DIM_ACCOUNT, r.account_id.clone()),
-                (DIM_REGION, r.region.clone()),
+                (DIM_RESOURCE_TYPE, r.resource_type.as_str()),
+                (DIM_RESOURCE_ID, r.resource_id.as_str()),
+                (DIM_ACCOUNT, r.account_id.as_str()),
+                (DIM_REGION, r.region.as_str()),
             ],
             metrics,
-        });
-    }
+        })
+    });
     let s = &report.summary;
-    groups.push(MetricGroup {
+    let run_level = MetricGroup {
         dimensions: Vec::new(),
         metrics: vec![
             ("ResourcesMonitored", MetricUnit::Count, s.resources as f64),
@@ -85,24 +92,27 @@ pub fn metric_groups(report: &Report, duration: Duration) -> Vec<MetricGroup> {
                 duration.as_millis() as f64,
             ),
         ],
-    });
-    for g in &mut groups {
-        g.metrics.retain(|m| m.2.is_finite());
-    }
-    groups
+    };
+    per_resource.chain(std::iter::once(run_level))
 }
 
-/// The groups flattened into single metrics (one PutMetricData datum each).
-pub fn flatten(groups: &[MetricGroup]) -> Vec<Metric> {
-    groups
-        .iter()
-        .flat_map(|g| {
-            g.metrics.iter().map(move |(name, unit, value)| Metric {
-                name,
-                unit: *unit,
-                value: *value,
-                dimensions: g.dimensions.clone(),
-            })
-        })
-        .collect()
+/// One group flattened into single metrics (one PutMetricData datum each).
+pub fn group_metrics(group: MetricGroup<'_>) -> impl Iterator<Item = Metric<'_>> {
+    let MetricGroup {
+        dimensions,
+        metrics,
+    } = group;
+    metrics.into_iter().map(move |(name, unit, value)| Metric {
+        name,
+        unit,
+        value,
+        dimensions: dimensions.clone(),
+    })
+}
+
+/// Every group flattened, lazily.
+pub fn flatten<'a>(
+    groups: impl IntoIterator<Item = MetricGroup<'a>>,
+) -> impl Iterator<Item = Metric<'a>> {
+    groups.into_iter().flat_map(group_metrics)
 }
