@@ -901,3 +901,73 @@ fn unmanaged_is_unknown_when_an_ipam_call_failed() {
     let v = run(&inv, DEFAULT).into_iter().next().unwrap();
     assert_eq!((v.managed, v.cidr_blocks[0].managed), (None, None));
 }
+
+/// The documented order (status, utilization with unmeasured last, resource id, then
+/// input order) on many ties, checked against a plain stable sort.
+#[test]
+fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
+    let mut subnets = Vec::new();
+    for i in 0..600u32 {
+        // A few distinct usages, so most records tie on status and utilization.
+        let available = match i % 7 {
+            0 => None,
+            1 => Some(0),
+            k => Some(i64::from(k) * 9),
+        };
+        let net = format!("10.{}.{}.0/26", i / 256, i % 256);
+        // Every id appears twice (in two VPCs' regions), so some keys tie fully.
+        let mut s = subnet(
+            &format!("s-{:03}", (i * 37) % 300),
+            "vpc-1",
+            &net,
+            available,
+        );
+        if i >= 300 {
+            s.region = "eu-west-1".into();
+            s.vpc_id = "vpc-2".into();
+        }
+        subnets.push(s);
+    }
+    let inv = Inventory {
+        vpcs: vec![
+            vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/8"], &[]),
+            vpc("vpc-2", "eu-west-1", "1", &["10.0.0.0/8"], &[]),
+        ],
+        subnets,
+        ..Inventory::default()
+    };
+    let calc = calculate(&inv, &DEFAULT, ThresholdSource::Config);
+    let got: Vec<(String, String)> = calc
+        .resources
+        .iter()
+        .map(|r| (r.resource_id.clone(), r.region.clone()))
+        .collect();
+    let mut expected = calc.resources.clone();
+    // Input order: VPCs, then subnets as listed; the stable sort keeps it for full ties.
+    expected.sort_by_key(|r| {
+        inv.vpcs
+            .iter()
+            .map(|v| (&v.id, &v.region))
+            .chain(inv.subnets.iter().map(|s| (&s.id, &s.region)))
+            .position(|k| k == (&r.resource_id, &r.region))
+    });
+    expected.sort_by(|a, b| {
+        b.status
+            .cmp(&a.status)
+            .then_with(|| {
+                let (ua, ub) = (
+                    a.utilization_percent.unwrap_or(-1.0),
+                    b.utilization_percent.unwrap_or(-1.0),
+                );
+                ub.total_cmp(&ua)
+            })
+            .then_with(|| a.resource_id.cmp(&b.resource_id))
+    });
+    let want: Vec<(String, String)> = expected
+        .iter()
+        .map(|r| (r.resource_id.clone(), r.region.clone()))
+        .collect();
+    assert_eq!(got.len(), 602);
+    assert_eq!(got, want);
+    assert!(calc.resources[0].status >= calc.resources[601].status);
+}
