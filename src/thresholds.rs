@@ -3,6 +3,8 @@
 use crate::inventory::Tags;
 use serde::Serialize;
 
+/// Every tag this tool reads besides `Name` starts with this.
+pub const TAG_PREFIX: &str = "ipam-monitor:";
 pub const TAG_WARNING: &str = "ipam-monitor:warning-percent";
 pub const TAG_CRITICAL: &str = "ipam-monitor:critical-percent";
 pub const TAG_MIN_FREE: &str = "ipam-monitor:min-free-addresses";

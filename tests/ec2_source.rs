@@ -522,6 +522,8 @@ fn estate_subnets() -> Vec<ec2::Subnet> {
 
 #[tokio::test]
 async fn vpc_blocks_tags_and_owner_are_mapped() {
+    // The answer tags the VPC Environment=prod and Name=prod-core: only the tags this
+    // tool reads (Name, ipam-monitor:*) are kept.
     let vpcs = single_vpc_page(vec![estate_vpc()]);
     let subnets = single_subnet_page(estate_subnets());
     let client = mocked(RuleMode::MatchAny, &[&vpcs, &subnets]);
@@ -538,7 +540,7 @@ async fn vpc_blocks_tags_and_owner_are_mapped() {
             // Primary first, associated secondary kept, disassociated one dropped.
             ipv4_blocks: vec![net("10.0.0.0/16"), net("100.64.0.0/16")],
             ipv6_blocks: vec![net("2600:1f18:abcd:1200::/56")],
-            tags: tags(&[("Environment", "prod"), ("Name", "prod-core")]),
+            tags: tags(&[("Name", "prod-core")]),
             warnings: vec![],
         }]
     );

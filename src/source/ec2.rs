@@ -5,6 +5,7 @@ use super::accounts::AccountAccess;
 use super::NetworkSource;
 use crate::cidr;
 use crate::inventory::{IpamInventory, ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
+use crate::thresholds::TAG_PREFIX;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{SubnetCidrBlockStateCode, Tag, VpcCidrBlockStateCode};
 use aws_sdk_ec2::Client;
@@ -219,8 +220,15 @@ pub(crate) fn push_cidr(
     }
 }
 
+/// The tags this tool reads: `Name` and its own `ipam-monitor:*` keys. Resources
+/// often carry dozens of others (stacks, cost centres), which nothing here uses and
+/// which would dominate the inventory's memory at organization scale.
 pub(crate) fn tags(tags: &[Tag]) -> Tags {
     tags.iter()
+        .filter(|t| {
+            t.key()
+                .is_some_and(|k| k == "Name" || k.starts_with(TAG_PREFIX))
+        })
         .filter_map(|t| {
             Some((
                 t.key()?.to_string(),
