@@ -2,6 +2,7 @@
 
 use ipnet::IpNet;
 use serde::Serialize;
+use std::borrow::Cow;
 
 /// One account in one region: the unit that is scanned and that can fail.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -154,9 +155,9 @@ pub struct ResourceCidr {
     pub cidr: IpNet,
     /// IPAM's usage, 0...1.
     pub ip_usage: Option<f64>,
-    pub compliance_status: Option<String>,
-    pub overlap_status: Option<String>,
-    pub management_state: Option<String>,
+    pub compliance_status: Option<Cow<'static, str>>,
+    pub overlap_status: Option<Cow<'static, str>>,
+    pub management_state: Option<Cow<'static, str>>,
 }
 
 /// What the IPAM calls of one scope yielded (empty where no IPAM is homed).

@@ -6,6 +6,7 @@ use crate::inventory::{ScanError, Scope};
 use crate::thresholds::{Status, ThresholdSource, Thresholds};
 use ipnet::IpNet;
 use serde::Serialize;
+use std::borrow::Cow;
 use std::io::Write;
 
 pub const SCHEMA_VERSION: u32 = 2;
@@ -148,9 +149,9 @@ pub struct IpamObservation {
     pub ipam_pool_id: Option<String>,
     /// IPAM's `IpUsage` as a percentage.
     pub ip_usage_percent: Option<f64>,
-    pub compliance_status: Option<String>,
-    pub overlap_status: Option<String>,
-    pub management_state: Option<String>,
+    pub compliance_status: Option<Cow<'static, str>>,
+    pub overlap_status: Option<Cow<'static, str>>,
+    pub management_state: Option<Cow<'static, str>>,
     /// True when IPAM's usage and ours differ by more than 10 percentage points.
     pub disagrees: bool,
 }

@@ -10,7 +10,7 @@
 //! - Custom VPCs: subnets of /24.../28 packed into a primary block sized to fit with
 //!   gaps (fragmented free space), 10 % with a secondary IPv4 block, 20 % with an
 //!   IPv6 /56 (their subnets get /64s; a few subnets are IPv6-only), 20 copies of
-//!   other accounts' CIDRs (overlaps), Name/Environment tags on everything and
+//!   other accounts' CIDRs (overlaps), Name tags on everything (the tags the sources keep) and
 //!   threshold tags on 1 %.
 //! - AvailableIpAddressCount spread: most subnets 2-60 % used, some 60-95 %, 4 % above
 //!   95 %, 1 % full, a few out of range (negative or above usable, as moto and old
@@ -156,10 +156,11 @@ fn account_id(a: usize) -> String {
     format!("{:012}", 210_000_000_000u64 + a as u64 * 7_919)
 }
 
-fn tags(name: String, env: &str, extra: Option<(&str, &str)>) -> Tags {
+/// The tags the sources keep: `Name` and `ipam-monitor:*` (the resources also carry an
+/// Environment tag in AWS, which the source drops; `env` is in the name instead).
+fn tags(name: String, _env: &str, extra: Option<(&str, &str)>) -> Tags {
     let mut t = Tags::new();
     t.insert("Name".into(), name);
-    t.insert("Environment".into(), env.into());
     if let Some((k, v)) = extra {
         t.insert(k.into(), v.into());
     }
