@@ -565,9 +565,24 @@ pub fn find_overlaps(vpcs: &[&Vpc]) -> Vec<OverlapGroup> {
     groups
 }
 
-/// Worst first: status, then utilization (unmeasured last), then resource id; equal
-/// records keep their order. Sorts small borrowed keys, then moves each record once:
-/// sorting the records themselves moved hundreds of bytes per comparison.
+/// The report's order as a comparison: worst status first, then higher utilization
+/// (unmeasured last), then resource id. `calculate` sorts by it, stably, through
+/// [`sort_worst_first`]; this form is the definition that one is checked against.
+pub fn worst_first(a: &ResourceRecord, b: &ResourceRecord) -> std::cmp::Ordering {
+    b.status
+        .cmp(&a.status)
+        .then_with(|| {
+            let (ua, ub) = (
+                a.utilization_percent.unwrap_or(-1.0),
+                b.utilization_percent.unwrap_or(-1.0),
+            );
+            ub.total_cmp(&ua)
+        })
+        .then_with(|| a.resource_id.cmp(&b.resource_id))
+}
+
+/// A stable sort by [`worst_first`]. Sorts small borrowed keys, then moves each record
+/// once: sorting the records themselves moved hundreds of bytes per comparison.
 fn sort_worst_first(resources: &mut [ResourceRecord]) {
     let mut keys: Vec<_> = resources
         .iter()

@@ -1,6 +1,6 @@
 //! Table-driven tests of the pure usage calculator: every number it reports.
 
-use ipam_monitor::calculator::calculate;
+use ipam_monitor::calculator::{calculate, worst_first};
 use ipam_monitor::cidr::Family;
 use ipam_monitor::inventory::{
     Inventory, IpamPool, PoolAllocation, ResourceCidr, Subnet, Tags, Vpc,
@@ -951,18 +951,7 @@ fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
             .chain(inv.subnets.iter().map(|s| (&s.id, &s.region)))
             .position(|k| k == (&r.resource_id, &r.region))
     });
-    expected.sort_by(|a, b| {
-        b.status
-            .cmp(&a.status)
-            .then_with(|| {
-                let (ua, ub) = (
-                    a.utilization_percent.unwrap_or(-1.0),
-                    b.utilization_percent.unwrap_or(-1.0),
-                );
-                ub.total_cmp(&ua)
-            })
-            .then_with(|| a.resource_id.cmp(&b.resource_id))
-    });
+    expected.sort_by(worst_first);
     let want: Vec<(String, String)> = expected
         .iter()
         .map(|r| (r.resource_id.clone(), r.region.clone()))

@@ -32,20 +32,6 @@ fn time_ms<T>(f: impl FnOnce() -> T) -> (f64, T) {
     (start.elapsed().as_secs_f64() * 1000.0, out)
 }
 
-/// The comparator of calculator::sort_worst_first, copied.
-fn worst_first(a: &ResourceRecord, b: &ResourceRecord) -> std::cmp::Ordering {
-    b.status
-        .cmp(&a.status)
-        .then_with(|| {
-            let (ua, ub) = (
-                a.utilization_percent.unwrap_or(-1.0),
-                b.utilization_percent.unwrap_or(-1.0),
-            );
-            ub.total_cmp(&ua)
-        })
-        .then_with(|| a.resource_id.cmp(&b.resource_id))
-}
-
 /// FxHash (rustc's hasher), inline so the bench needs no extra crate.
 #[derive(Default)]
 struct Fx(u64);
@@ -106,7 +92,7 @@ fn parts(inv: &Inventory, runs: usize) {
     let mut keys_only = Vec::new();
     for _ in 0..runs {
         let mut v = unsorted.clone();
-        by_value.push(time_ms(|| v.sort_by(worst_first)).0);
+        by_value.push(time_ms(|| v.sort_by(calculator::worst_first)).0);
         black_box(&v);
         let v = unsorted.clone();
         let (ms, sorted) = time_ms(|| {
