@@ -8,6 +8,7 @@ use crate::report::{
     OverlapGroup, OverlapMember, PoolDetails, ResourceRecord, ResourceType, Summary, Unit,
 };
 use crate::thresholds::{Status, ThresholdSource, Thresholds};
+use compact_str::CompactString;
 use ipnet::IpNet;
 use rustc_hash::{FxHashMap, FxHashSet};
 use std::cmp::Reverse;
@@ -61,13 +62,13 @@ impl<'a> IpamIndex<'a> {
     }
 
     /// Whether an allocation to `vpc_id` covers `block`, and from which pool.
-    fn managed(&self, vpc_id: &str, block: &IpNet) -> (Option<bool>, Option<String>) {
+    fn managed(&self, vpc_id: &str, block: &IpNet) -> (Option<bool>, Option<CompactString>) {
         let pool = self
             .vpc_allocations
             .get(vpc_id)
             .and_then(|allocs| allocs.iter().find(|(c, _)| cidr::contains(c, block)));
         match pool {
-            Some((_, pool_id)) => (Some(true), Some(pool_id.to_string())),
+            Some((_, pool_id)) => (Some(true), Some((*pool_id).into())),
             None if self.incomplete => (None, None),
             None => (Some(false), None),
         }
@@ -79,19 +80,19 @@ impl<'a> IpamIndex<'a> {
         resource_id: &str,
         cidr: &IpNet,
         ours: Option<f64>,
-    ) -> Option<IpamObservation> {
+    ) -> Option<Box<IpamObservation>> {
         let r = self.observed.get(&(resource_id, *cidr))?;
         let theirs = r.ip_usage.map(|u| round_percent(u * 100.0));
         let disagrees =
             matches!((theirs, ours), (Some(t), Some(o)) if (t - o).abs() > DISAGREEMENT_POINTS);
-        Some(IpamObservation {
+        Some(Box::new(IpamObservation {
             ipam_pool_id: r.pool_id.clone(),
             ip_usage_percent: theirs,
             compliance_status: r.compliance_status.clone(),
             overlap_status: r.overlap_status.clone(),
             management_state: r.management_state.clone(),
             disagrees,
-        })
+        }))
     }
 }
 
@@ -199,7 +200,7 @@ fn subnet_record(s: &Subnet, base: &Thresholds, source: ThresholdSource) -> Reso
     let mut rec = ResourceRecord {
         resource_type: ResourceType::Subnet,
         resource_id: s.id.clone(),
-        name: name_tag(&s.tags).map(str::to_owned),
+        name: name_tag(&s.tags).map(Into::into),
         account_id: s.account_id.clone(),
         region: s.region.clone(),
         vpc_id: Some(s.vpc_id.clone()),
@@ -353,7 +354,7 @@ fn vpc_record(
     ResourceRecord {
         resource_type: ResourceType::Vpc,
         resource_id: vpc.id.clone(),
-        name: name_tag(&vpc.tags).map(str::to_owned),
+        name: name_tag(&vpc.tags).map(Into::into),
         account_id: vpc.account_id.clone(),
         region: vpc.region.clone(),
         vpc_id: Some(vpc.id.clone()),
@@ -423,12 +424,12 @@ fn pool_record(pool: &IpamPool, base: &Thresholds, source: ThresholdSource) -> R
 
     ResourceRecord {
         resource_type: ResourceType::IpamPool,
-        resource_id: pool.id.clone(),
+        resource_id: pool.id.as_str().into(),
         name: name_tag(&pool.tags)
             .or(pool.description.as_deref())
-            .map(str::to_owned),
-        account_id: pool.account_id.clone(),
-        region: pool.locale.clone().unwrap_or_else(|| pool.region.clone()),
+            .map(Into::into),
+        account_id: pool.account_id.as_str().into(),
+        region: pool.locale.as_deref().unwrap_or(&pool.region).into(),
         vpc_id: None,
         availability_zone: None,
         cidrs: pool.cidrs.clone(),

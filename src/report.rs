@@ -4,6 +4,7 @@
 use crate::cidr::Family;
 use crate::inventory::{ScanError, Scope};
 use crate::thresholds::{Status, ThresholdSource, Thresholds};
+use compact_str::CompactString;
 use ipnet::IpNet;
 use serde::Serialize;
 use std::borrow::Cow;
@@ -86,12 +87,12 @@ pub struct AppliedThresholds {
 #[derive(Debug, Clone, Serialize)]
 pub struct ResourceRecord {
     pub resource_type: ResourceType,
-    pub resource_id: String,
-    pub name: Option<String>,
-    pub account_id: String,
-    pub region: String,
-    pub vpc_id: Option<String>,
-    pub availability_zone: Option<String>,
+    pub resource_id: CompactString,
+    pub name: Option<CompactString>,
+    pub account_id: CompactString,
+    pub region: CompactString,
+    pub vpc_id: Option<CompactString>,
+    pub availability_zone: Option<CompactString>,
     /// Every CIDR of the resource, IPv4 first.
     pub cidrs: Vec<IpNet>,
     /// The family `total`...`utilization_percent` are about.
@@ -117,8 +118,8 @@ pub struct ResourceRecord {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cidr_blocks: Vec<BlockUsage>,
     /// Addresses used over usable across the VPC's IPv4 subnets; VPCs only. Boxed, as
-    /// is `pool`: most records are subnets, and a smaller record is cheaper to hold
-    /// and to sort at 100k resources.
+    /// are `pool` and `ipam_observed`: a smaller record is cheaper to hold and to move
+    /// at 100k resources.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub address_usage: Option<Box<AddressUsage>>,
     /// Where the pool sits in IPAM; IPAM pools only.
@@ -127,7 +128,7 @@ pub struct ResourceRecord {
     /// IPAM's own figures for this resource (GetIpamResourceCidrs); subnets only
     /// (VPCs carry them per CIDR block).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_observed: Option<IpamObservation>,
+    pub ipam_observed: Option<Box<IpamObservation>>,
     pub warnings: Vec<String>,
 }
 
@@ -146,7 +147,7 @@ pub struct PoolDetails {
 /// What IPAM itself says about a resource CIDR, next to our own figure.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IpamObservation {
-    pub ipam_pool_id: Option<String>,
+    pub ipam_pool_id: Option<CompactString>,
     /// IPAM's `IpUsage` as a percentage.
     pub ip_usage_percent: Option<f64>,
     pub compliance_status: Option<Cow<'static, str>>,
@@ -171,9 +172,9 @@ pub struct BlockUsage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_pool_id: Option<String>,
+    pub ipam_pool_id: Option<CompactString>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_observed: Option<IpamObservation>,
+    pub ipam_observed: Option<Box<IpamObservation>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -194,9 +195,9 @@ pub struct OverlapGroup {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct OverlapMember {
-    pub resource_id: String,
-    pub account_id: String,
-    pub region: String,
+    pub resource_id: CompactString,
+    pub account_id: CompactString,
+    pub region: CompactString,
     pub cidr: IpNet,
 }
 

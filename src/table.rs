@@ -105,9 +105,9 @@ fn row(r: &ResourceRecord) -> [String; 10] {
     [
         r.status.to_string(),
         r.resource_type.as_str().to_string(),
-        r.resource_id.clone(),
-        r.name.clone().unwrap_or_default(),
-        r.region.clone(),
+        r.resource_id.to_string(),
+        r.name.as_deref().unwrap_or_default().to_string(),
+        r.region.to_string(),
         r.cidrs
             .iter()
             .map(ToString::to_string)

@@ -1,5 +1,6 @@
 //! Table-driven tests of the pure usage calculator: every number it reports.
 
+use compact_str::CompactString;
 use ipam_monitor::calculator::{calculate, worst_first};
 use ipam_monitor::cidr::Family;
 use ipam_monitor::inventory::{
@@ -655,8 +656,8 @@ fn pool(
             .iter()
             .map(|(c, kind, id)| PoolAllocation {
                 cidr: net(c),
-                resource_type: kind.to_string(),
-                resource_id: id.map(str::to_owned),
+                resource_type: (*kind).into(),
+                resource_id: id.map(Into::into),
                 resource_region: None,
                 resource_owner: None,
             })
@@ -937,7 +938,7 @@ fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
         ..Inventory::default()
     };
     let calc = calculate(&inv, &DEFAULT, ThresholdSource::Config);
-    let got: Vec<(String, String)> = calc
+    let got: Vec<(CompactString, CompactString)> = calc
         .resources
         .iter()
         .map(|r| (r.resource_id.clone(), r.region.clone()))
@@ -952,7 +953,7 @@ fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
             .position(|k| k == (&r.resource_id, &r.region))
     });
     expected.sort_by(worst_first);
-    let want: Vec<(String, String)> = expected
+    let want: Vec<(CompactString, CompactString)> = expected
         .iter()
         .map(|r| (r.resource_id.clone(), r.region.clone()))
         .collect();

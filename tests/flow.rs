@@ -108,9 +108,9 @@ impl NetworkSource for FakeSource {
         let vpc_id = format!("vpc-{}", scope.region);
         Ok(ScopeInventory {
             vpcs: vec![Vpc {
-                id: vpc_id.clone(),
-                account_id: scope.account_id.clone(),
-                region: scope.region.clone(),
+                id: vpc_id.as_str().into(),
+                account_id: scope.account_id.as_str().into(),
+                region: scope.region.as_str().into(),
                 is_default: false,
                 ipv4_blocks: vec!["10.0.0.0/24".parse().unwrap()],
                 ipv6_blocks: vec![],
@@ -118,10 +118,10 @@ impl NetworkSource for FakeSource {
                 warnings: vec![],
             }],
             subnets: vec![Subnet {
-                id: format!("subnet-{}", scope.region),
-                vpc_id,
-                account_id: scope.account_id.clone(),
-                region: scope.region.clone(),
+                id: format!("subnet-{}", scope.region).into(),
+                vpc_id: vpc_id.into(),
+                account_id: scope.account_id.as_str().into(),
+                region: scope.region.as_str().into(),
                 availability_zone: "a".into(),
                 ipv4_cidr: Some("10.0.0.0/28".parse().unwrap()),
                 ipv6_cidrs: vec![],

@@ -252,7 +252,7 @@ fn synthetic_report(subnets: usize) -> Report {
     let inv = Inventory {
         subnets: (0..subnets)
             .map(|i| Subnet {
-                id: format!("subnet-{i:08}"),
+                id: format!("subnet-{i:08}").into(),
                 vpc_id: "vpc-1".into(),
                 account_id: "123456789012".into(),
                 region: "us-east-1".into(),

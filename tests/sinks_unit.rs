@@ -26,7 +26,7 @@ fn report(n: usize, breach_every: usize) -> Report {
     let inv = Inventory {
         subnets: (0..n)
             .map(|i| Subnet {
-                id: format!("subnet-{i:017x}"),
+                id: format!("subnet-{i:017x}").into(),
                 vpc_id: "vpc-1".into(),
                 account_id: "123456789012".into(),
                 region: "eu-central-1".into(),
@@ -111,7 +111,7 @@ fn alert_subject_and_body_for_a_phone() {
 #[test]
 fn long_subject_is_cut_under_100_characters() {
     let mut r = report(1, 1);
-    r.resources[0].name = Some("n".repeat(300));
+    r.resources[0].name = Some("n".repeat(300).into());
     let a = compose(&r, "x").unwrap();
     assert_eq!(a.subject.chars().count(), 99);
     assert!(a.subject.ends_with("..."));

@@ -159,9 +159,9 @@ fn map_vpc(v: &aws_sdk_ec2::types::Vpc, scope: &Scope) -> Vpc {
         );
     }
     Vpc {
-        id: v.vpc_id().unwrap_or_default().to_string(),
-        account_id: v.owner_id().unwrap_or(&scope.account_id).to_string(),
-        region: scope.region.clone(),
+        id: v.vpc_id().unwrap_or_default().into(),
+        account_id: v.owner_id().unwrap_or(&scope.account_id).into(),
+        region: scope.region.as_str().into(),
         is_default: v.is_default().unwrap_or(false),
         ipv4_blocks,
         ipv6_blocks,
@@ -193,11 +193,11 @@ fn map_subnet(s: &aws_sdk_ec2::types::Subnet, scope: &Scope) -> Subnet {
         warnings.push("neither CidrBlock nor an associated Ipv6CidrBlock in the AWS answer".into());
     }
     Subnet {
-        id: s.subnet_id().unwrap_or_default().to_string(),
-        vpc_id: s.vpc_id().unwrap_or_default().to_string(),
-        account_id: s.owner_id().unwrap_or(&scope.account_id).to_string(),
-        region: scope.region.clone(),
-        availability_zone: s.availability_zone().unwrap_or_default().to_string(),
+        id: s.subnet_id().unwrap_or_default().into(),
+        vpc_id: s.vpc_id().unwrap_or_default().into(),
+        account_id: s.owner_id().unwrap_or(&scope.account_id).into(),
+        region: scope.region.as_str().into(),
+        availability_zone: s.availability_zone().unwrap_or_default().into(),
         ipv4_cidr: v4.first().copied(),
         ipv6_cidrs,
         available_ips: s.available_ip_address_count().map(i64::from),

@@ -165,11 +165,11 @@ async fn read_pool(
                 cidr: net,
                 resource_type: a
                     .resource_type()
-                    .map(|t| t.as_str().to_string())
+                    .map(|t| t.as_str().into())
                     .unwrap_or_default(),
-                resource_id: a.resource_id().map(str::to_owned),
-                resource_region: a.resource_region().map(str::to_owned),
-                resource_owner: a.resource_owner().map(str::to_owned),
+                resource_id: a.resource_id().map(Into::into),
+                resource_region: a.resource_region().map(Into::into),
+                resource_owner: a.resource_owner().map(Into::into),
             }),
             Some(Err(e)) => warnings.push(format!(
                 "allocation {}: {e}; skipped",
@@ -214,15 +214,15 @@ fn map_resource_cidr(r: &aws_sdk_ec2::types::IpamResourceCidr) -> Option<Resourc
         }
     };
     Some(ResourceCidr {
-        resource_id: r.resource_id()?.to_string(),
+        resource_id: r.resource_id()?.into(),
         resource_type: r
             .resource_type()
-            .map(|t| t.as_str().to_string())
+            .map(|t| t.as_str().into())
             .unwrap_or_default(),
-        resource_region: r.resource_region().map(str::to_owned),
-        resource_owner: r.resource_owner_id().map(str::to_owned),
-        vpc_id: r.vpc_id().map(str::to_owned),
-        pool_id: r.ipam_pool_id().map(str::to_owned),
+        resource_region: r.resource_region().map(Into::into),
+        resource_owner: r.resource_owner_id().map(Into::into),
+        vpc_id: r.vpc_id().map(Into::into),
+        pool_id: r.ipam_pool_id().map(Into::into),
         cidr,
         ip_usage: r.ip_usage(),
         compliance_status: r
