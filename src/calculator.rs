@@ -2,7 +2,7 @@
 //! Turns an [`Inventory`] into report records, overlap groups and counts.
 
 use crate::cidr::{self, Family};
-use crate::inventory::{name_tag, Inventory, IpamPool, ResourceCidr, Subnet, Vpc};
+use crate::inventory::{name_tag, Inventory, IpamPool, ResourceCidr, Subnet, Vpc, NAME_TAG};
 use crate::report::{
     round_percent, AddressUsage, AppliedThresholds, BlockUsage, IpamObservation, Measure,
     OverlapGroup, OverlapMember, PoolDetails, ResourceRecord, ResourceType, Summary, Unit,
@@ -30,16 +30,21 @@ type BlockState = (IpNet, Option<bool>);
 struct IpamIndex<'a> {
     /// VPC id -> (allocated CIDR, pool id) of allocations made to that VPC.
     vpc_allocations: FxHashMap<&'a str, Vec<(IpNet, &'a str)>>,
-    /// (resource id, CIDR) -> IPAM's view of it.
-    observed: FxHashMap<(&'a str, IpNet), &'a ResourceCidr>,
+    /// (resource id, CIDR) -> IPAM's view of it, built from the inventory's resource
+    /// CIDRs (which are consumed) and moved into the one record that shows it.
+    observed: FxHashMap<(CompactString, IpNet), Box<IpamObservation>>,
     /// An IPAM call failed: a CIDR without an allocation may still be managed.
     incomplete: bool,
 }
 
 impl<'a> IpamIndex<'a> {
-    fn new(inv: &'a Inventory) -> IpamIndex<'a> {
+    fn new(
+        pools: &'a [IpamPool],
+        resource_cidrs: Vec<ResourceCidr>,
+        incomplete: bool,
+    ) -> IpamIndex<'a> {
         let mut vpc_allocations: FxHashMap<&str, Vec<(IpNet, &str)>> = FxHashMap::default();
-        for pool in &inv.pools {
+        for pool in pools {
             for a in &pool.allocations {
                 if let (true, Some(id)) = (a.resource_type == "vpc", a.resource_id.as_deref()) {
                     vpc_allocations
@@ -49,15 +54,24 @@ impl<'a> IpamIndex<'a> {
                 }
             }
         }
-        let observed = inv
-            .resource_cidrs
-            .iter()
-            .map(|r| ((r.resource_id.as_str(), r.cidr), r))
+        let observed = resource_cidrs
+            .into_iter()
+            .map(|r| {
+                let seen = IpamObservation {
+                    ipam_pool_id: r.pool_id,
+                    ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
+                    compliance_status: r.compliance_status,
+                    overlap_status: r.overlap_status,
+                    management_state: r.management_state,
+                    disagrees: false,
+                };
+                ((r.resource_id, r.cidr), Box::new(seen))
+            })
             .collect();
         IpamIndex {
             vpc_allocations,
             observed,
-            incomplete: inv.ipam_incomplete(),
+            incomplete,
         }
     }
 
@@ -75,24 +89,22 @@ impl<'a> IpamIndex<'a> {
     }
 
     /// IPAM's view of `resource_id`'s `cidr`, compared with our `ours` percentage.
+    /// Each is taken once: every (resource, CIDR) has one record after deduplication.
     fn observe(
-        &self,
+        &mut self,
         resource_id: &str,
         cidr: &IpNet,
         ours: Option<f64>,
     ) -> Option<Box<IpamObservation>> {
-        let r = self.observed.get(&(resource_id, *cidr))?;
-        let theirs = r.ip_usage.map(|u| round_percent(u * 100.0));
-        let disagrees =
-            matches!((theirs, ours), (Some(t), Some(o)) if (t - o).abs() > DISAGREEMENT_POINTS);
-        Some(Box::new(IpamObservation {
-            ipam_pool_id: r.pool_id.clone(),
-            ip_usage_percent: theirs,
-            compliance_status: r.compliance_status.clone(),
-            overlap_status: r.overlap_status.clone(),
-            management_state: r.management_state.clone(),
-            disagrees,
-        }))
+        // An id of up to 24 bytes (every AWS id) makes this key without allocating.
+        let mut seen = self
+            .observed
+            .remove(&(CompactString::new(resource_id), *cidr))?;
+        seen.disagrees = matches!(
+            (seen.ip_usage_percent, ours),
+            (Some(t), Some(o)) if (t - o).abs() > DISAGREEMENT_POINTS
+        );
+        Some(seen)
     }
 }
 
@@ -102,62 +114,80 @@ pub struct Calculated {
     pub summary: Summary,
 }
 
-pub fn calculate(inv: &Inventory, thresholds: &Thresholds, source: ThresholdSource) -> Calculated {
-    let vpcs = dedup(&inv.vpcs, |v| (&v.region, &v.id));
-    let subnets = dedup(&inv.subnets, |s| (&s.region, &s.id));
+/// Consumes the inventory: records take over its strings and IPAM's observations
+/// instead of copying them, and each part is freed once used, so a large run holds
+/// little more than its report (BENCHMARKS.md, peak memory).
+pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSource) -> Calculated {
+    let incomplete = inv.ipam_incomplete();
+    let Inventory {
+        mut vpcs,
+        mut subnets,
+        mut pools,
+        resource_cidrs,
+        ..
+    } = inv;
+    dedup(&mut vpcs, |v| (v.region.clone(), v.id.clone()));
+    dedup(&mut subnets, |s| (s.region.clone(), s.id.clone()));
+    dedup(&mut pools, |p| p.id.clone());
+    let mut ipam = IpamIndex::new(&pools, resource_cidrs, incomplete);
 
-    // FxHash: these maps hold 100k+ short, trusted keys; SipHash's DoS resistance buys
-    // nothing here and costs a tenth of the run.
-    let mut by_vpc: FxHashMap<(&str, &str), Vec<&Subnet>> =
-        FxHashMap::with_capacity_and_hasher(vpcs.len(), Default::default());
-    for s in &subnets {
-        by_vpc
-            .entry((s.region.as_str(), s.vpc_id.as_str()))
-            .or_default()
-            .push(s);
-    }
-
-    let ipam = IpamIndex::new(inv);
     let mut resources: Vec<ResourceRecord> =
-        Vec::with_capacity(vpcs.len() + subnets.len() + inv.pools.len());
+        Vec::with_capacity(vpcs.len() + subnets.len() + pools.len());
     // (region, VPC id) -> its blocks with their managed state, for the subnets.
     let mut block_state: FxHashMap<(&str, &str), Vec<BlockState>> =
         FxHashMap::with_capacity_and_hasher(vpcs.len(), Default::default());
-    for vpc in &vpcs {
-        let members = by_vpc
-            .get(&(vpc.region.as_str(), vpc.id.as_str()))
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let rec = vpc_record(vpc, members, thresholds, source, &ipam);
-        block_state.insert(
-            (vpc.region.as_str(), vpc.id.as_str()),
-            rec.cidr_blocks
-                .iter()
-                .map(|b| (b.cidr, b.managed))
-                .collect(),
-        );
-        resources.push(rec);
+    {
+        // FxHash: these maps hold 100k+ short, trusted keys; SipHash's DoS resistance
+        // buys nothing here and cost a tenth of the run.
+        let mut by_vpc: FxHashMap<(&str, &str), Vec<&Subnet>> =
+            FxHashMap::with_capacity_and_hasher(vpcs.len(), Default::default());
+        for s in &subnets {
+            by_vpc
+                .entry((s.region.as_str(), s.vpc_id.as_str()))
+                .or_default()
+                .push(s);
+        }
+        for vpc in &vpcs {
+            let members = by_vpc
+                .get(&(vpc.region.as_str(), vpc.id.as_str()))
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let rec = vpc_record(vpc, members, thresholds, source, &mut ipam);
+            block_state.insert(
+                (vpc.region.as_str(), vpc.id.as_str()),
+                rec.cidr_blocks
+                    .iter()
+                    .map(|b| (b.cidr, b.managed))
+                    .collect(),
+            );
+            resources.push(rec);
+        }
     }
-    for s in &subnets {
-        let mut rec = subnet_record(s, thresholds, source);
-        if let Some(net) = s.ipv4_cidr {
-            rec.managed = block_state
+    for s in subnets {
+        let managed = s.ipv4_cidr.and_then(|net| {
+            block_state
                 .get(&(s.region.as_str(), s.vpc_id.as_str()))
                 .and_then(|blocks| blocks.iter().find(|(b, _)| cidr::contains(b, &net)))
-                .and_then(|(_, m)| *m);
-            rec.ipam_observed = ipam.observe(&s.id, &net, rec.utilization_percent);
+                .and_then(|(_, m)| *m)
+        });
+        let ipv4 = s.ipv4_cidr;
+        let mut rec = subnet_record(s, thresholds, source);
+        if let Some(net) = ipv4 {
+            rec.managed = managed;
+            rec.ipam_observed = ipam.observe(&rec.resource_id, &net, rec.utilization_percent);
             if let Some(o) = rec.ipam_observed.as_ref().filter(|o| o.disagrees) {
                 rec.warnings.push(disagreement(o, rec.utilization_percent));
             }
         }
         resources.push(rec);
     }
-    for pool in dedup(&inv.pools, |p| &p.id) {
+    drop(ipam);
+    for pool in &pools {
         resources.push(pool_record(pool, thresholds, source));
     }
     sort_worst_first(&mut resources);
 
-    let overlaps = find_overlaps(&vpcs);
+    let overlaps = find_overlaps(&vpcs.iter().collect::<Vec<_>>());
     let summary = summarize(&resources, overlaps.len());
     Calculated {
         resources,
@@ -168,12 +198,9 @@ pub fn calculate(inv: &Inventory, thresholds: &Thresholds, source: ThresholdSour
 
 /// Keeps the first of each key: a shared subnet or VPC is seen from every account it is
 /// shared with, and must be counted once.
-fn dedup<'a, T, K: std::hash::Hash + Eq + 'a>(
-    items: &'a [T],
-    key: impl Fn(&'a T) -> K,
-) -> Vec<&'a T> {
+fn dedup<T, K: std::hash::Hash + Eq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
     let mut seen = FxHashSet::with_capacity_and_hasher(items.len(), Default::default());
-    items.iter().filter(|i| seen.insert(key(i))).collect()
+    items.retain(|i| seen.insert(key(i)));
 }
 
 fn applied(t: &Thresholds, source: ThresholdSource) -> AppliedThresholds {
@@ -189,22 +216,23 @@ fn percent(used: u128, total: u128) -> Option<f64> {
     (total > 0).then(|| round_percent(cidr::ratio(used, total) * 100.0))
 }
 
-fn subnet_record(s: &Subnet, base: &Thresholds, source: ThresholdSource) -> ResourceRecord {
+fn subnet_record(mut s: Subnet, base: &Thresholds, source: ThresholdSource) -> ResourceRecord {
     let (t, source, tag_warning) = base.with_tags(source, &s.tags);
-    let mut warnings = s.warnings.clone();
+    let mut warnings = s.warnings;
     warnings.extend(tag_warning);
 
-    let mut cidrs: Vec<IpNet> = s.ipv4_cidr.into_iter().collect();
+    let mut cidrs: Vec<IpNet> = Vec::with_capacity(1 + s.ipv6_cidrs.len());
+    cidrs.extend(s.ipv4_cidr);
     cidrs.extend(&s.ipv6_cidrs);
 
     let mut rec = ResourceRecord {
         resource_type: ResourceType::Subnet,
-        resource_id: s.id.clone(),
-        name: name_tag(&s.tags).map(Into::into),
-        account_id: s.account_id.clone(),
-        region: s.region.clone(),
-        vpc_id: Some(s.vpc_id.clone()),
-        availability_zone: Some(s.availability_zone.clone()).filter(|z| !z.is_empty()),
+        resource_id: s.id,
+        name: s.tags.take(NAME_TAG),
+        account_id: s.account_id,
+        region: s.region,
+        vpc_id: Some(s.vpc_id),
+        availability_zone: Some(s.availability_zone).filter(|z| !z.is_empty()),
         cidrs,
         address_family: Family::Ipv4,
         managed: None,
@@ -288,7 +316,7 @@ fn vpc_record(
     subnets: &[&Subnet],
     base: &Thresholds,
     source: ThresholdSource,
-    ipam: &IpamIndex,
+    ipam: &mut IpamIndex,
 ) -> ResourceRecord {
     let (t, source, tag_warning) = base.with_tags(source, &vpc.tags);
     let mut warnings = vpc.warnings.clone();
@@ -582,23 +610,29 @@ pub fn worst_first(a: &ResourceRecord, b: &ResourceRecord) -> std::cmp::Ordering
         .then_with(|| a.resource_id.cmp(&b.resource_id))
 }
 
-/// A stable sort by [`worst_first`]. Sorts small borrowed keys, then moves each record
-/// once: sorting the records themselves moved hundreds of bytes per comparison.
+/// A stable sort by [`worst_first`]. Sorts small keys, then moves each record once:
+/// sorting the records themselves moved hundreds of bytes per comparison.
 fn sort_worst_first(resources: &mut [ResourceRecord]) {
+    // Status, utilization and the id's first 24 bytes as integers: most comparisons
+    // end there without a string compare. Equal keys fall back to the whole id.
     let mut keys: Vec<_> = resources
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            (
+            let rank = (
                 Reverse(r.status),
                 Reverse(total_order_key(r.utilization_percent.unwrap_or(-1.0))),
-                r.resource_id.as_str(),
-                i,
-            )
+                id_prefix(&r.resource_id),
+            );
+            (rank, i)
         })
         .collect();
-    keys.sort_unstable();
-    let mut order: Vec<usize> = keys.into_iter().map(|k| k.3).collect();
+    keys.sort_unstable_by(|(a, i), (b, j)| {
+        a.cmp(b)
+            .then_with(|| resources[*i].resource_id.cmp(&resources[*j].resource_id))
+            .then(i.cmp(j))
+    });
+    let mut order: Vec<usize> = keys.into_iter().map(|(_, i)| i).collect();
     // Follow each cycle of the permutation; a visited slot points at itself.
     for start in 0..order.len() {
         let mut at = start;
@@ -612,6 +646,15 @@ fn sort_worst_first(resources: &mut [ResourceRecord]) {
             at = from;
         }
     }
+}
+
+/// The first 24 bytes of `id`, zero-padded, as integers that order as the bytes do.
+fn id_prefix(id: &str) -> [u64; 3] {
+    let mut b = [0u8; 24];
+    let n = id.len().min(24);
+    b[..n].copy_from_slice(&id.as_bytes()[..n]);
+    let word = |k: usize| u64::from_be_bytes(b[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
+    [word(0), word(1), word(2)]
 }
 
 /// An integer that orders like `f64::total_cmp`.

@@ -42,8 +42,18 @@ impl Tags {
     pub fn insert(&mut self, key: CompactString, value: CompactString) {
         match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
             Ok(i) => self.0[i].1 = value,
-            Err(i) => self.0.insert(i, (key, value)),
+            Err(i) => {
+                // Resources carry one or two kept tags: grow by one, not to four.
+                self.0.reserve_exact(1);
+                self.0.insert(i, (key, value))
+            }
         }
+    }
+
+    /// Removes `key` and hands its value over, so a record can own it without a copy.
+    pub fn take(&mut self, key: &str) -> Option<CompactString> {
+        let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
+        Some(self.0.remove(i).1)
     }
 
     pub fn len(&self) -> usize {
@@ -65,7 +75,6 @@ impl<K: Into<CompactString>, V: Into<CompactString>> FromIterator<(K, V)> for Ta
         for (k, v) in pairs {
             t.insert(k.into(), v.into());
         }
-        t.0.shrink_to_fit();
         t
     }
 }
@@ -216,7 +225,10 @@ impl Inventory {
     }
 }
 
-/// The `Name` tag, which people use to recognise a resource.
+/// The tag people use to recognise a resource.
+pub const NAME_TAG: &str = "Name";
+
+/// The `Name` tag's value.
 pub fn name_tag(tags: &Tags) -> Option<&str> {
-    tags.get("Name")
+    tags.get(NAME_TAG)
 }

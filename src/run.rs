@@ -127,11 +127,12 @@ pub async fn monitor<S: NetworkSource>(
         tracing::info!("no IPAM found in the scanned regions: every CIDR is unmanaged");
     }
 
-    let calc = calculator::calculate(&inv, &settings.thresholds, settings.threshold_source);
+    let errors = inv.errors.clone();
+    let calc = calculator::calculate(inv, &settings.thresholds, settings.threshold_source);
     let mut summary = calc.summary;
     summary.scopes_scanned = outcomes.iter().filter(|o| o.ok).count();
     summary.scopes_failed = outcomes.len() - summary.scopes_scanned;
-    summary.errors = inv.errors.len();
+    summary.errors = errors.len();
 
     Report {
         schema_version: SCHEMA_VERSION,
@@ -142,7 +143,7 @@ pub async fn monitor<S: NetworkSource>(
         scopes: outcomes,
         resources: calc.resources,
         overlaps: calc.overlaps,
-        errors: inv.errors,
+        errors,
         summary,
     }
 }

@@ -43,7 +43,7 @@ fn subnet(id: &str, vpc_id: &str, cidr: &str, available: Option<i64>) -> Subnet 
 }
 
 fn run(inv: &Inventory, t: Thresholds) -> Vec<ResourceRecord> {
-    calculate(inv, &t, ThresholdSource::Config).resources
+    calculate(inv.clone(), &t, ThresholdSource::Config).resources
 }
 
 fn find<'a>(rs: &'a [ResourceRecord], id: &str) -> &'a ResourceRecord {
@@ -527,7 +527,7 @@ fn overlaps_across_vpcs_accounts_and_regions_are_grouped() {
         ],
         ..Inventory::default()
     };
-    let overlaps = calculate(&inv, &DEFAULT, ThresholdSource::Config).overlaps;
+    let overlaps = calculate(inv.clone(), &DEFAULT, ThresholdSource::Config).overlaps;
     assert_eq!(overlaps.len(), 2, "{overlaps:#?}");
     assert_eq!(overlaps[0].cidr, net("10.0.0.0/16"));
     let ids: Vec<&str> = overlaps[0]
@@ -550,7 +550,7 @@ fn adjacent_blocks_do_not_overlap() {
         ],
         ..Inventory::default()
     };
-    assert!(calculate(&inv, &DEFAULT, ThresholdSource::Config)
+    assert!(calculate(inv.clone(), &DEFAULT, ThresholdSource::Config)
         .overlaps
         .is_empty());
 }
@@ -595,7 +595,7 @@ fn shared_subnets_seen_from_two_accounts_count_once_and_order_is_worst_first() {
         ..Inventory::default()
     };
     inv.subnets.push(inv.subnets[1].clone());
-    let calc = calculate(&inv, &DEFAULT, ThresholdSource::Config);
+    let calc = calculate(inv.clone(), &DEFAULT, ThresholdSource::Config);
     let ids: Vec<&str> = calc
         .resources
         .iter()
@@ -855,7 +855,7 @@ fn managed_blocks_come_from_allocations_to_that_vpc() {
         ipam_seen: true,
         ..Inventory::default()
     };
-    let calc = calculate(&inv, &DEFAULT, ThresholdSource::Config);
+    let calc = calculate(inv.clone(), &DEFAULT, ThresholdSource::Config);
     let v1 = find(&calc.resources, "vpc-1");
     let managed: Vec<(Option<bool>, Option<&str>)> = v1
         .cidr_blocks
@@ -916,13 +916,16 @@ fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
             k => Some(i64::from(k) * 9),
         };
         let net = format!("10.{}.{}.0/26", i / 256, i % 256);
-        // Every id appears twice (in two VPCs' regions), so some keys tie fully.
-        let mut s = subnet(
-            &format!("s-{:03}", (i * 37) % 300),
-            "vpc-1",
-            &net,
-            available,
-        );
+        // Every id appears twice (in two VPCs' regions), so some keys tie fully. Half
+        // the ids are longer than 24 bytes and share their first 24, where the sort's
+        // integer prefix ties and the whole id must decide.
+        let n = (i * 37) % 300;
+        let id = if n % 2 == 0 {
+            format!("s-{n:03}")
+        } else {
+            format!("subnet-0123456789abcdef0-{n:03}")
+        };
+        let mut s = subnet(&id, "vpc-1", &net, available);
         if i >= 300 {
             s.region = "eu-west-1".into();
             s.vpc_id = "vpc-2".into();
@@ -937,7 +940,7 @@ fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
         subnets,
         ..Inventory::default()
     };
-    let calc = calculate(&inv, &DEFAULT, ThresholdSource::Config);
+    let calc = calculate(inv.clone(), &DEFAULT, ThresholdSource::Config);
     let got: Vec<(CompactString, CompactString)> = calc
         .resources
         .iter()

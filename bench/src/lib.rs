@@ -22,7 +22,7 @@
 
 use ipam_monitor::calculator::{self, Calculated};
 use ipam_monitor::inventory::{
-    Inventory, IpamPool, PoolAllocation, ResourceCidr, Scope, Subnet, Tags, Vpc,
+    Inventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope, Subnet, Tags, Vpc,
 };
 use ipam_monitor::report::{Report, ScopeOutcome, SCHEMA_VERSION};
 use ipam_monitor::thresholds::{ThresholdSource, Thresholds};
@@ -160,7 +160,7 @@ fn account_id(a: usize) -> String {
 /// Environment tag in AWS, which the source drops; `env` is in the name instead).
 fn tags(name: String, _env: &str, extra: Option<(&str, &str)>) -> Tags {
     let mut t = Tags::new();
-    t.insert("Name".into(), name);
+    t.insert("Name".into(), name.into());
     if let Some((k, v)) = extra {
         t.insert(k.into(), v.into());
     }
@@ -252,11 +252,11 @@ impl Builder<'_> {
             .chance(0.01)
             .then_some(("ipam-monitor:warning-percent", "70"));
         Subnet {
-            id: hex_id("subnet", n),
+            id: hex_id("subnet", n).into(),
             vpc_id: vpc.id.clone(),
             account_id: vpc.account_id.clone(),
             region: vpc.region.clone(),
-            availability_zone: zone.to_string(),
+            availability_zone: zone.into(),
             ipv4_cidr: cidr,
             ipv6_cidrs: ipv6,
             available_ips,
@@ -273,9 +273,9 @@ impl Builder<'_> {
             .chance(0.01)
             .then_some(("ipam-monitor:critical-percent", "90"));
         Vpc {
-            id: hex_id("vpc", n),
-            account_id: scope.account_id.clone(),
-            region: scope.region.clone(),
+            id: hex_id("vpc", n).into(),
+            account_id: scope.account_id.as_str().into(),
+            region: scope.region.as_str().into(),
             is_default,
             ipv4_blocks: blocks,
             ipv6_blocks: Vec::new(),
@@ -368,9 +368,9 @@ impl Builder<'_> {
         if let Some(b) = v6 {
             vpc.ipv6_blocks.push(b);
             self.v6_vpcs.push((
-                vpc.id.clone(),
-                vpc.region.clone(),
-                vpc.account_id.clone(),
+                vpc.id.to_string(),
+                vpc.region.to_string(),
+                vpc.account_id.to_string(),
                 b,
             ));
         }
@@ -407,9 +407,9 @@ impl Builder<'_> {
         }
         if !copy {
             self.custom.push((
-                vpc.id.clone(),
-                vpc.region.clone(),
-                vpc.account_id.clone(),
+                vpc.id.to_string(),
+                vpc.region.to_string(),
+                vpc.account_id.to_string(),
                 primary,
             ));
         }
@@ -526,9 +526,9 @@ fn ipam(b: &mut Builder) {
             PoolAllocation {
                 cidr,
                 resource_type: kind.into(),
-                resource_id: id,
-                resource_region: region,
-                resource_owner: Some(owner.to_string()),
+                resource_id: id.map(Into::into),
+                resource_region: region.map(Into::into),
+                resource_owner: Some(owner.into()),
             }
         };
 
@@ -558,7 +558,7 @@ fn ipam(b: &mut Builder) {
         })
         .collect();
     for (i, m) in mid_pools.iter().enumerate() {
-        top.allocations[i].resource_id = Some(m.id.clone());
+        top.allocations[i].resource_id = Some(m.id.as_str().into());
     }
     let mut leaf_pools: Vec<IpamPool> = (0..leaves)
         .map(|l| {
@@ -685,7 +685,7 @@ fn resource_cidr(
     share: f64,
 ) -> ResourceCidr {
     ResourceCidr {
-        resource_id: id.to_string(),
+        resource_id: id.into(),
         resource_type: kind.into(),
         resource_region: Some(v.region.clone()),
         resource_owner: Some(v.account_id.clone()),
@@ -703,19 +703,19 @@ pub fn thresholds() -> Thresholds {
     Thresholds::default()
 }
 
-/// The report `monitor` builds from an inventory and its calculation.
-pub fn report(inv: &Inventory, calc: Calculated) -> Report {
+/// The report `monitor` builds from an inventory's scopes and errors and the
+/// calculation that consumed the rest of it.
+pub fn report(scopes: &[Scope], errors: &[ScanError], calc: Calculated) -> Report {
     let mut summary = calc.summary;
-    summary.scopes_scanned = inv.scopes_scanned.len();
-    summary.errors = inv.errors.len();
+    summary.scopes_scanned = scopes.len();
+    summary.errors = errors.len();
     Report {
         schema_version: SCHEMA_VERSION,
         run_id: "bench-00000000-0000-0000-0000-000000000000".into(),
         generated_at: "2026-05-01T00:00:00Z".into(),
         thresholds: thresholds(),
         threshold_source: ThresholdSource::Config,
-        scopes: inv
-            .scopes_scanned
+        scopes: scopes
             .iter()
             .map(|s| ScopeOutcome {
                 scope: s.clone(),
@@ -724,7 +724,7 @@ pub fn report(inv: &Inventory, calc: Calculated) -> Report {
             .collect(),
         resources: calc.resources,
         overlaps: calc.overlaps,
-        errors: inv.errors.clone(),
+        errors: errors.to_vec(),
         summary,
     }
 }
@@ -732,8 +732,8 @@ pub fn report(inv: &Inventory, calc: Calculated) -> Report {
 /// Inventory, calculation and report for `spec`, as the handler would have them.
 pub fn org_report(spec: &OrgSpec) -> (Inventory, Report) {
     let inv = organization(spec);
-    let calc = calculator::calculate(&inv, &thresholds(), ThresholdSource::Config);
-    let report = report(&inv, calc);
+    let calc = calculator::calculate(inv.clone(), &thresholds(), ThresholdSource::Config);
+    let report = report(&inv.scopes_scanned, &inv.errors, calc);
     (inv, report)
 }
 
