@@ -7,6 +7,7 @@ use crate::report::{
     round_percent, AddressUsage, AppliedThresholds, BlockUsage, IpamObservation, Measure,
     OverlapGroup, OverlapMember, PoolDetails, ResourceRecord, ResourceType, Summary, Unit,
 };
+use crate::subnet_match::{cmp_ids, id_key, match_subnets, Matched, Observed};
 use crate::thresholds::{Status, ThresholdSource, Thresholds};
 use compact_str::CompactString;
 use ipnet::IpNet;
@@ -30,8 +31,9 @@ type BlockState = (IpNet, Option<bool>);
 struct IpamIndex<'a> {
     /// VPC id -> (allocated CIDR, pool id) of allocations made to that VPC.
     vpc_allocations: FxHashMap<&'a str, Vec<(IpNet, &'a str)>>,
-    /// (resource id, CIDR) -> IPAM's view of it, built from the inventory's resource
-    /// CIDRs (which are consumed) and moved into the one record that shows it.
+    /// (resource id, CIDR) -> IPAM's view of it, for all but subnets, built from the
+    /// inventory's resource CIDRs (which are consumed) and moved into the one record
+    /// that shows it.
     observed: FxHashMap<(CompactString, IpNet), Box<IpamObservation>>,
     /// An IPAM call failed: a CIDR without an allocation may still be managed.
     incomplete: bool,
@@ -42,7 +44,7 @@ impl<'a> IpamIndex<'a> {
         pools: &'a [IpamPool],
         resource_cidrs: Vec<ResourceCidr>,
         incomplete: bool,
-    ) -> IpamIndex<'a> {
+    ) -> (IpamIndex<'a>, Vec<Observed>) {
         let mut vpc_allocations: FxHashMap<&str, Vec<(IpNet, &str)>> = FxHashMap::default();
         for pool in pools {
             for a in &pool.allocations {
@@ -54,25 +56,36 @@ impl<'a> IpamIndex<'a> {
                 }
             }
         }
-        let observed = resource_cidrs
-            .into_iter()
-            .map(|r| {
-                let seen = IpamObservation {
+        // Subnet CIDRs are matched by sorting (subnet_match); the others, VPC blocks
+        // mostly, are few enough for a map.
+        let mut observed = FxHashMap::default();
+        let mut subnet_cidrs = Vec::new();
+        for r in resource_cidrs {
+            let is_subnet = r.resource_type == "subnet";
+            let seen = Observed {
+                resource_id: r.resource_id,
+                cidr: r.cidr,
+                observation: IpamObservation {
                     ipam_pool_id: r.pool_id,
                     ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
                     compliance_status: r.compliance_status,
                     overlap_status: r.overlap_status,
                     management_state: r.management_state,
                     disagrees: false,
-                };
-                ((r.resource_id, r.cidr), Box::new(seen))
-            })
-            .collect();
-        IpamIndex {
+                },
+            };
+            if is_subnet {
+                subnet_cidrs.push(seen);
+            } else {
+                observed.insert((seen.resource_id, seen.cidr), Box::new(seen.observation));
+            }
+        }
+        let index = IpamIndex {
             vpc_allocations,
             observed,
             incomplete,
-        }
+        };
+        (index, subnet_cidrs)
     }
 
     /// Whether an allocation to `vpc_id` covers `block`, and from which pool.
@@ -100,12 +113,14 @@ impl<'a> IpamIndex<'a> {
         let mut seen = self
             .observed
             .remove(&(CompactString::new(resource_id), *cidr))?;
-        seen.disagrees = matches!(
-            (seen.ip_usage_percent, ours),
-            (Some(t), Some(o)) if (t - o).abs() > DISAGREEMENT_POINTS
-        );
+        seen.disagrees = disagrees(seen.ip_usage_percent, ours);
         Some(seen)
     }
+}
+
+/// IPAM's and our utilization are more than [`DISAGREEMENT_POINTS`] apart.
+fn disagrees(theirs: Option<f64>, ours: Option<f64>) -> bool {
+    matches!((theirs, ours), (Some(t), Some(o)) if (t - o).abs() > DISAGREEMENT_POINTS)
 }
 
 pub struct Calculated {
@@ -121,18 +136,18 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     let incomplete = inv.ipam_incomplete();
     let Inventory {
         mut vpcs,
-        mut subnets,
+        subnets,
         mut pools,
         resource_cidrs,
         ..
     } = inv;
     dedup(&mut vpcs, |v| (v.region.clone(), v.id.clone()));
-    dedup(&mut subnets, |s| (s.region.clone(), s.id.clone()));
     dedup(&mut pools, |p| p.id.clone());
-    let mut ipam = IpamIndex::new(&pools, resource_cidrs, incomplete);
+    let (mut ipam, subnet_cidrs) = IpamIndex::new(&pools, resource_cidrs, incomplete);
+    let Matched { keep, observed } = match_subnets(&subnets, subnet_cidrs);
+    let kept = keep.iter().filter(|k| **k).count();
 
-    let mut resources: Vec<ResourceRecord> =
-        Vec::with_capacity(vpcs.len() + subnets.len() + pools.len());
+    let mut resources: Vec<ResourceRecord> = Vec::with_capacity(vpcs.len() + kept + pools.len());
     // (region, VPC id) -> its blocks with their managed state, for the subnets.
     let mut block_state: FxHashMap<(&str, &str), Vec<BlockState>> =
         FxHashMap::with_capacity_and_hasher(vpcs.len(), Default::default());
@@ -141,7 +156,7 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
         // buys nothing here and cost a tenth of the run.
         let mut by_vpc: FxHashMap<(&str, &str), Vec<&Subnet>> =
             FxHashMap::with_capacity_and_hasher(vpcs.len(), Default::default());
-        for s in &subnets {
+        for (s, _) in subnets.iter().zip(&keep).filter(|(_, k)| **k) {
             by_vpc
                 .entry((s.region.as_str(), s.vpc_id.as_str()))
                 .or_default()
@@ -163,21 +178,23 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
             resources.push(rec);
         }
     }
-    for s in subnets {
+    let subnets = subnets.into_iter().zip(keep).zip(observed);
+    for ((s, _), seen) in subnets.filter(|((_, keep), _)| *keep) {
         let managed = s.ipv4_cidr.and_then(|net| {
             block_state
                 .get(&(s.region.as_str(), s.vpc_id.as_str()))
                 .and_then(|blocks| blocks.iter().find(|(b, _)| cidr::contains(b, &net)))
                 .and_then(|(_, m)| *m)
         });
-        let ipv4 = s.ipv4_cidr;
         let mut rec = subnet_record(s, thresholds, source);
-        if let Some(net) = ipv4 {
-            rec.managed = managed;
-            rec.ipam_observed = ipam.observe(&rec.resource_id, &net, rec.utilization_percent);
-            if let Some(o) = rec.ipam_observed.as_ref().filter(|o| o.disagrees) {
-                rec.warnings.push(disagreement(o, rec.utilization_percent));
-            }
+        rec.managed = managed;
+        // Only a subnet with an IPv4 CIDR has an observation (match_subnets).
+        rec.ipam_observed = seen.map(|mut o| {
+            o.disagrees = disagrees(o.ip_usage_percent, rec.utilization_percent);
+            o
+        });
+        if let Some(o) = rec.ipam_observed.as_ref().filter(|o| o.disagrees) {
+            rec.warnings.push(disagreement(o, rec.utilization_percent));
         }
         resources.push(rec);
     }
@@ -196,8 +213,8 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     }
 }
 
-/// Keeps the first of each key: a shared subnet or VPC is seen from every account it is
-/// shared with, and must be counted once.
+/// Keeps the first of each key: a shared VPC is seen from every account it is shared
+/// with, and must be counted once (subnets: [`match_subnets`]).
 fn dedup<T, K: std::hash::Hash + Eq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
     let mut seen = FxHashSet::with_capacity_and_hasher(items.len(), Default::default());
     items.retain(|i| seen.insert(key(i)));
@@ -613,8 +630,8 @@ pub fn worst_first(a: &ResourceRecord, b: &ResourceRecord) -> std::cmp::Ordering
 /// A stable sort by [`worst_first`]. Sorts small keys, then moves each record once:
 /// sorting the records themselves moved hundreds of bytes per comparison.
 fn sort_worst_first(resources: &mut [ResourceRecord]) {
-    // Status, utilization and the id's first 24 bytes as integers: most comparisons
-    // end there without a string compare. Equal keys fall back to the whole id.
+    // Status, utilization and the id as integers: most comparisons end there without
+    // reading the id's text.
     let mut keys: Vec<_> = resources
         .iter()
         .enumerate()
@@ -622,17 +639,17 @@ fn sort_worst_first(resources: &mut [ResourceRecord]) {
             let rank = (
                 Reverse(r.status),
                 Reverse(total_order_key(r.utilization_percent.unwrap_or(-1.0))),
-                id_prefix(&r.resource_id),
             );
-            (rank, i)
+            (rank, id_key(&r.resource_id), i)
         })
         .collect();
-    keys.sort_unstable_by(|(a, i), (b, j)| {
-        a.cmp(b)
-            .then_with(|| resources[*i].resource_id.cmp(&resources[*j].resource_id))
+    keys.sort_unstable_by(|(ra, ka, i), (rb, kb, j)| {
+        let (a, b) = (&resources[*i].resource_id, &resources[*j].resource_id);
+        ra.cmp(rb)
+            .then_with(|| cmp_ids(ka, a, kb, b))
             .then(i.cmp(j))
     });
-    let mut order: Vec<usize> = keys.into_iter().map(|(_, i)| i).collect();
+    let mut order: Vec<usize> = keys.into_iter().map(|(_, _, i)| i).collect();
     // Follow each cycle of the permutation; a visited slot points at itself.
     for start in 0..order.len() {
         let mut at = start;
@@ -646,15 +663,6 @@ fn sort_worst_first(resources: &mut [ResourceRecord]) {
             at = from;
         }
     }
-}
-
-/// The first 24 bytes of `id`, zero-padded, as integers that order as the bytes do.
-fn id_prefix(id: &str) -> [u64; 3] {
-    let mut b = [0u8; 24];
-    let n = id.len().min(24);
-    b[..n].copy_from_slice(&id.as_bytes()[..n]);
-    let word = |k: usize| u64::from_be_bytes(b[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
-    [word(0), word(1), word(2)]
 }
 
 /// An integer that orders like `f64::total_cmp`.

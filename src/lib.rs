@@ -13,6 +13,7 @@ pub mod report;
 pub mod run;
 pub mod sinks;
 pub mod source;
+mod subnet_match;
 pub mod table;
 pub mod telemetry;
 pub mod thresholds;

@@ -964,3 +964,109 @@ fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
     assert_eq!(got, want);
     assert!(calc.resources[0].status >= calc.resources[601].status);
 }
+
+fn subnet_cidr(id: &str, cidr: &str, pool: &str) -> ResourceCidr {
+    ResourceCidr {
+        resource_id: id.into(),
+        resource_type: "subnet".into(),
+        resource_region: None,
+        resource_owner: None,
+        vpc_id: None,
+        pool_id: Some(pool.into()),
+        cidr: net(cidr),
+        ip_usage: Some(0.5),
+        compliance_status: None,
+        overlap_status: None,
+        management_state: None,
+    }
+}
+
+/// Shared copies and IPAM's subnet CIDRs are matched by sorting both sides: every kept
+/// subnet gets exactly the observation of its own id and CIDR, whatever the order,
+/// for short ids and for long ones that share their first 24 bytes.
+#[test]
+fn each_subnet_gets_the_ipam_observation_of_its_own_id_and_cidr() {
+    let id = |i: u32| {
+        if i.is_multiple_of(2) {
+            format!("subnet-{i:017x}")
+        } else {
+            format!("subnet-0123456789abcdef0-{i}")
+        }
+    };
+    let mut subnets = Vec::new();
+    let mut cidrs = Vec::new();
+    let mut want = Vec::new();
+    for i in 0..300u32 {
+        let cidr = format!("10.{}.{}.0/28", i / 256, i % 256);
+        let mut s = subnet(&id(i), "vpc-1", &cidr, Some(5));
+        if i.is_multiple_of(15) {
+            // The same id in another region, with its own CIDR and observation.
+            let other_cidr = format!("10.200.{}.0/28", i / 15);
+            let mut other = subnet(&id(i), "vpc-2", &other_cidr, Some(5));
+            other.region = "eu-west-1".into();
+            other.account_id = "222222222222".into();
+            cidrs.push(subnet_cidr(&id(i), &other_cidr, &format!("eu-{i}")));
+            want.push((id(i), "eu-west-1".to_string(), Some(format!("eu-{i}"))));
+            subnets.push(other);
+        }
+        if !i.is_multiple_of(3) {
+            cidrs.push(subnet_cidr(&id(i), &cidr, &format!("p-{i}")));
+            want.push((id(i), "us-east-1".to_string(), Some(format!("p-{i}"))));
+        } else {
+            want.push((id(i), "us-east-1".to_string(), None));
+        }
+        // Decoys: this id with another CIDR, and an id no subnet has.
+        cidrs.push(subnet_cidr(&id(i), "192.168.0.0/28", "wrong-cidr"));
+        cidrs.push(subnet_cidr(&format!("{}-gone", id(i)), &cidr, "wrong-id"));
+        s.account_id = "222222222222".into();
+        subnets.push(s.clone());
+        if i.is_multiple_of(10) {
+            // A shared copy seen again from another account: dropped.
+            s.account_id = "333333333333".into();
+            subnets.push(s);
+        }
+    }
+    // IPAM answers in its own order.
+    let n = cidrs.len();
+    let shuffled: Vec<_> = (0..n).map(|k| (k * 7919) % n).collect();
+    let mut check = shuffled.clone();
+    check.sort();
+    check.dedup();
+    assert_eq!(check.len(), n, "a permutation");
+    let cidrs = shuffled.into_iter().map(|k| cidrs[k].clone()).collect();
+    let inv = Inventory {
+        vpcs: vec![
+            vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/8"], &[]),
+            vpc("vpc-2", "eu-west-1", "1", &["10.0.0.0/8"], &[]),
+        ],
+        subnets,
+        resource_cidrs: cidrs,
+        ipam_seen: true,
+        ..Inventory::default()
+    };
+    let calc = calculate(inv, &DEFAULT, ThresholdSource::Config);
+    let mut got: Vec<(String, String, Option<String>)> = calc
+        .resources
+        .iter()
+        .filter(|r| r.resource_type == ResourceType::Subnet)
+        .map(|r| {
+            assert_eq!(
+                r.account_id, "222222222222",
+                "{} kept a later copy",
+                r.resource_id
+            );
+            (
+                r.resource_id.to_string(),
+                r.region.to_string(),
+                r.ipam_observed
+                    .as_ref()
+                    .and_then(|o| o.ipam_pool_id.as_ref())
+                    .map(|p| p.to_string()),
+            )
+        })
+        .collect();
+    got.sort();
+    want.sort();
+    assert_eq!(got.len(), 320);
+    assert_eq!(got, want);
+}
