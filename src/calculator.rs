@@ -202,10 +202,11 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     for pool in &pools {
         resources.push(pool_record(pool, thresholds, source));
     }
-    sort_worst_first(&mut resources);
-
     let overlaps = find_overlaps(&vpcs.iter().collect::<Vec<_>>());
+    // Counted before sorting, while records still lie in the order their boxed parts
+    // were allocated in.
     let summary = summarize(&resources, overlaps.len());
+    sort_worst_first(&mut resources);
     Calculated {
         resources,
         overlaps,

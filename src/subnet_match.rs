@@ -66,22 +66,22 @@ pub fn match_subnets(subnets: &[Subnet], observed: Vec<Observed>) -> Matched {
         cmp_ids(ka, a, kb, b).then(ra.cmp(rb)).then(i.cmp(j))
     });
 
-    let (ids, mut observations): (Vec<CompactString>, Vec<Option<(IpNet, IpamObservation)>>) =
-        observed
-            .into_iter()
-            .map(|o| (o.resource_id, Some((o.cidr, o.observation))))
-            .unzip();
-    let mut theirs: Vec<(IdKey, u32)> = ids
-        .iter()
-        .enumerate()
-        .map(|(j, id)| (id_key(id), j as u32))
-        .collect();
-    theirs.sort_unstable_by(|(ka, i), (kb, j)| {
+    // IPAM's side sorted the same way, with each CIDR in its key.
+    let mut ids = Vec::with_capacity(observed.len());
+    let mut theirs: Vec<(IdKey, IpNet, u32)> = Vec::with_capacity(observed.len());
+    let mut observations = Vec::with_capacity(observed.len());
+    for (j, o) in observed.into_iter().enumerate() {
+        theirs.push((id_key(&o.resource_id), o.cidr, j as u32));
+        ids.push(o.resource_id);
+        observations.push(Some(o.observation));
+    }
+    theirs.sort_unstable_by(|(ka, _, i), (kb, _, j)| {
         cmp_ids(ka, &ids[*i as usize], kb, &ids[*j as usize]).then(i.cmp(j))
     });
 
     let mut keep = vec![false; subnets.len()];
-    let mut found: Vec<Option<Box<IpamObservation>>> = vec![None; subnets.len()];
+    let mut matched: Vec<Option<u32>> = vec![None; subnets.len()];
+    let mut taken = vec![false; ids.len()];
     let mut previous: Option<(IdKey, u32, u32)> = None;
     let mut at = 0;
     for &(key, region, i, ipv4) in &ours {
@@ -96,18 +96,23 @@ pub fn match_subnets(subnets: &[Subnet], observed: Vec<Observed>) -> Matched {
         let Some(net) = ipv4 else { continue };
         // IPAM's entries are in the same order: pass those of smaller ids, then take
         // the first untaken one of this id and CIDR.
-        let order = |(k, j): &(IdKey, u32)| cmp_ids(k, &ids[*j as usize], &key, id);
+        let order = |(k, _, j): &(IdKey, IpNet, u32)| cmp_ids(k, &ids[*j as usize], &key, id);
         while at < theirs.len() && order(&theirs[at]).is_lt() {
             at += 1;
         }
-        for entry in theirs[at..].iter().take_while(|e| order(e).is_eq()) {
-            let slot = &mut observations[entry.1 as usize];
-            if slot.as_ref().is_some_and(|(cidr, _)| *cidr == net) {
-                found[i as usize] = slot.take().map(|(_, o)| Box::new(o));
+        for &(_, cidr, j) in theirs[at..].iter().take_while(|e| order(e).is_eq()) {
+            if cidr == net && !taken[j as usize] {
+                taken[j as usize] = true;
+                matched[i as usize] = Some(j);
                 break;
             }
         }
     }
+    // Boxed in subnet order, the order the calculator reads them in.
+    let found = matched
+        .into_iter()
+        .map(|j| Some(Box::new(observations[j? as usize].take()?)))
+        .collect();
     Matched {
         keep,
         observed: found,
