@@ -1651,3 +1651,49 @@ async fn scopes_of_another_ipam_are_not_queried_for_resource_cidrs() {
     assert!(inv.errors.is_empty(), "errors: {:?}", inv.errors);
     assert_eq!(pool_ids(&inv), vec![POOL_A1]);
 }
+
+#[tokio::test]
+async fn resource_cidr_pages_read_before_a_failure_are_kept() {
+    let (ipams, scopes, pools) = two_pool_ipam_rules();
+    let cidrs_a1 = cidrs_rule(POOL_A1, vec![provisioned("10.0.0.0/8")]);
+    let cidrs_a2 = cidrs_rule(POOL_A2, vec![provisioned("10.0.0.0/16")]);
+    let allocs_a1 = allocations_rule(POOL_A1, a1_allocations());
+    let allocs_a2 = allocations_rule(POOL_A2, a2_allocations());
+    let first = mock!(Client::get_ipam_resource_cidrs)
+        .match_requests(|r| r.ipam_scope_id() == Some(SCOPE_A_PRIVATE) && r.next_token().is_none())
+        .then_output(|| {
+            resources_page(
+                vec![resource(
+                    SCOPE_A_PRIVATE,
+                    "vpc-0a00000000000001a",
+                    "10.0.0.0/16",
+                )],
+                Some("page-2"),
+            )
+        });
+    let second = mock!(Client::get_ipam_resource_cidrs)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_http_response(unauthorized);
+    let public = resources_rule(SCOPE_A_PUBLIC, vec![]);
+    let client = mocked(
+        RuleMode::MatchAny,
+        &[
+            &ipams, &scopes, &pools, &cidrs_a1, &cidrs_a2, &allocs_a1, &allocs_a2, &first, &second,
+            &public,
+        ],
+    );
+
+    let inv = scan_ipam(&client, &scope()).await.expect("scan succeeds");
+
+    assert_eq!(
+        resource_ids(&inv),
+        vec![("vpc-0a00000000000001a", "10.0.0.0/16".to_string())],
+        "the first page's CIDR is kept"
+    );
+    assert_eq!(inv.errors.len(), 1, "errors: {:?}", inv.errors);
+    assert_eq!(inv.errors[0].operation, "GetIpamResourceCidrs");
+    assert_eq!(inv.errors[0].code.as_deref(), Some("UnauthorizedOperation"));
+    assert!(inv.errors[0].message.contains(SCOPE_A_PRIVATE));
+    assert_eq!((first.num_calls(), second.num_calls()), (1, 1));
+    assert_eq!(pool_ids(&inv), vec![POOL_A1, POOL_A2]);
+}

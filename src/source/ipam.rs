@@ -81,21 +81,28 @@ pub async fn scan_ipam(client: &Client, scope: &Scope) -> Result<IpamInventory, 
         let Some(scope_id) = s.ipam_scope_id() else {
             continue;
         };
-        let items: Result<Vec<_>, _> = client
+        // Mapped page by page: at 100k resource CIDRs, holding every SDK item before
+        // mapping would cost several times the inventory itself.
+        let mut pages = client
             .get_ipam_resource_cidrs()
             .ipam_scope_id(scope_id)
             .max_results(PAGE_SIZE)
             .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await;
-        match items {
-            Ok(items) => resource_cidrs.extend(items.iter().filter_map(map_resource_cidr)),
-            Err(e) => {
-                let mut e = on_error(scope, "GetIpamResourceCidrs", None)(e);
-                e.message = format!("scope {scope_id}: {}", e.message);
-                errors.push(e);
+            .send();
+        // Pages read before a failure are kept; the error says what is missing.
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(page) => resource_cidrs.extend(
+                    page.ipam_resource_cidrs()
+                        .iter()
+                        .filter_map(map_resource_cidr),
+                ),
+                Err(e) => {
+                    let mut e = on_error(scope, "GetIpamResourceCidrs", None)(e);
+                    e.message = format!("scope {scope_id}: {}", e.message);
+                    errors.push(e);
+                    break;
+                }
             }
         }
     }
