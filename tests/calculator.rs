@@ -527,7 +527,7 @@ fn overlaps_across_vpcs_accounts_and_regions_are_grouped() {
         ],
         ..Inventory::default()
     };
-    let overlaps = calculate(inv.clone(), &DEFAULT, ThresholdSource::Config).overlaps;
+    let overlaps = calculate(inv, &DEFAULT, ThresholdSource::Config).overlaps;
     assert_eq!(overlaps.len(), 2, "{overlaps:#?}");
     assert_eq!(overlaps[0].cidr, net("10.0.0.0/16"));
     let ids: Vec<&str> = overlaps[0]
@@ -550,7 +550,7 @@ fn adjacent_blocks_do_not_overlap() {
         ],
         ..Inventory::default()
     };
-    assert!(calculate(inv.clone(), &DEFAULT, ThresholdSource::Config)
+    assert!(calculate(inv, &DEFAULT, ThresholdSource::Config)
         .overlaps
         .is_empty());
 }
@@ -595,7 +595,7 @@ fn shared_subnets_seen_from_two_accounts_count_once_and_order_is_worst_first() {
         ..Inventory::default()
     };
     inv.subnets.push(inv.subnets[1].clone());
-    let calc = calculate(inv.clone(), &DEFAULT, ThresholdSource::Config);
+    let calc = calculate(inv, &DEFAULT, ThresholdSource::Config);
     let ids: Vec<&str> = calc
         .resources
         .iter()
@@ -855,7 +855,7 @@ fn managed_blocks_come_from_allocations_to_that_vpc() {
         ipam_seen: true,
         ..Inventory::default()
     };
-    let calc = calculate(inv.clone(), &DEFAULT, ThresholdSource::Config);
+    let calc = calculate(inv, &DEFAULT, ThresholdSource::Config);
     let v1 = find(&calc.resources, "vpc-1");
     let managed: Vec<(Option<bool>, Option<&str>)> = v1
         .cidr_blocks

@@ -266,7 +266,7 @@ fn synthetic_report(subnets: usize) -> Report {
             .collect(),
         ..Inventory::default()
     };
-    let calc = calculate(inv.clone(), &Thresholds::default(), ThresholdSource::Config);
+    let calc = calculate(inv, &Thresholds::default(), ThresholdSource::Config);
     Report {
         schema_version: SCHEMA_VERSION,
         run_id: "bulk".into(),

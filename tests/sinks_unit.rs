@@ -50,7 +50,7 @@ fn report(n: usize, breach_every: usize) -> Report {
             .collect(),
         ..Inventory::default()
     };
-    let calc = calculate(inv.clone(), &Thresholds::default(), ThresholdSource::Config);
+    let calc = calculate(inv, &Thresholds::default(), ThresholdSource::Config);
     Report {
         schema_version: SCHEMA_VERSION,
         run_id: "run-42".into(),
