@@ -56,15 +56,16 @@ impl<'a> IpamIndex<'a> {
                 }
             }
         }
-        // Subnet CIDRs are matched by sorting (subnet_match); the others, VPC blocks
-        // mostly, are few enough for a map.
+        // VPC blocks are few enough for a map; every other type goes to the subnets,
+        // which are matched by sorting (subnet_match).
         let mut observed = FxHashMap::default();
         let mut subnet_cidrs = Vec::new();
         for r in resource_cidrs {
-            let is_subnet = r.resource_type == "subnet";
+            let is_vpc = r.resource_type == "vpc";
             let seen = Observed {
                 resource_id: r.resource_id,
                 cidr: r.cidr,
+                region: r.resource_region,
                 observation: IpamObservation {
                     ipam_pool_id: r.pool_id,
                     ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
@@ -74,10 +75,13 @@ impl<'a> IpamIndex<'a> {
                     disagrees: false,
                 },
             };
-            if is_subnet {
-                subnet_cidrs.push(seen);
+            if is_vpc {
+                // The first of two alike is kept, as for subnets.
+                observed
+                    .entry((seen.resource_id, seen.cidr))
+                    .or_insert_with(|| Box::new(seen.observation));
             } else {
-                observed.insert((seen.resource_id, seen.cidr), Box::new(seen.observation));
+                subnet_cidrs.push(seen);
             }
         }
         let index = IpamIndex {
@@ -123,6 +127,15 @@ fn disagrees(theirs: Option<f64>, ours: Option<f64>) -> bool {
     matches!((theirs, ours), (Some(t), Some(o)) if (t - o).abs() > DISAGREEMENT_POINTS)
 }
 
+/// The first item of each key, by reference.
+fn first_of_each<'a, T, K: std::hash::Hash + Eq>(
+    items: &'a [T],
+    key: impl Fn(&'a T) -> K,
+) -> Vec<&'a T> {
+    let mut seen = FxHashSet::with_capacity_and_hasher(items.len(), Default::default());
+    items.iter().filter(|i| seen.insert(key(i))).collect()
+}
+
 pub struct Calculated {
     pub resources: Vec<ResourceRecord>,
     pub overlaps: Vec<OverlapGroup>,
@@ -137,13 +150,14 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     let Inventory {
         mut vpcs,
         subnets,
-        mut pools,
+        pools,
         resource_cidrs,
         ..
     } = inv;
     dedup(&mut vpcs, |v| (v.region.clone(), v.id.clone()));
-    dedup(&mut pools, |p| p.id.clone());
+    // Allocations are indexed from every copy of a shared pool; records from the first.
     let (mut ipam, subnet_cidrs) = IpamIndex::new(&pools, resource_cidrs, incomplete);
+    let pools = first_of_each(&pools, |p| p.id.as_str());
     let Matched { keep, observed } = match_subnets(&subnets, subnet_cidrs);
     let kept = keep.iter().filter(|k| **k).count();
 
@@ -199,7 +213,7 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
         resources.push(rec);
     }
     drop(ipam);
-    for pool in &pools {
+    for pool in pools {
         resources.push(pool_record(pool, thresholds, source));
     }
     let overlaps = find_overlaps(&vpcs.iter().collect::<Vec<_>>());

@@ -37,13 +37,17 @@ pub fn cmp_ids(ka: &IdKey, a: &CompactString, kb: &IdKey, b: &CompactString) -> 
 pub struct Observed {
     pub resource_id: CompactString,
     pub cidr: IpNet,
+    /// The resource's region when IPAM names it: an id and CIDR alike in two regions
+    /// are two subnets.
+    pub region: Option<CompactString>,
     pub observation: IpamObservation,
 }
 
 pub struct Matched {
     /// False for the later copies of a subnet already listed (same region and id).
     pub keep: Vec<bool>,
-    /// IPAM's view of each kept subnet's IPv4 CIDR, by the subnet's position.
+    /// IPAM's view of each kept subnet's IPv4 CIDR, by the subnet's position. Each
+    /// entry of IPAM's goes to one subnet; of two alike, the first listed is used.
     pub observed: Vec<Option<Box<IpamObservation>>>,
 }
 
@@ -66,16 +70,21 @@ pub fn match_subnets(subnets: &[Subnet], observed: Vec<Observed>) -> Matched {
         cmp_ids(ka, a, kb, b).then(ra.cmp(rb)).then(i.cmp(j))
     });
 
-    // IPAM's side sorted the same way, with each CIDR in its key.
+    // IPAM's side sorted the same way, with each CIDR and region in its key (a region
+    // no subnet is in can match nothing; no region matches any).
     let mut ids = Vec::with_capacity(observed.len());
-    let mut theirs: Vec<(IdKey, IpNet, u32)> = Vec::with_capacity(observed.len());
+    let mut theirs: Vec<(IdKey, IpNet, Option<u32>, u32)> = Vec::with_capacity(observed.len());
     let mut observations = Vec::with_capacity(observed.len());
     for (j, o) in observed.into_iter().enumerate() {
-        theirs.push((id_key(&o.resource_id), o.cidr, j as u32));
+        let region = o
+            .region
+            .as_deref()
+            .map(|r| regions.get(r).copied().unwrap_or(u32::MAX));
+        theirs.push((id_key(&o.resource_id), o.cidr, region, j as u32));
         ids.push(o.resource_id);
         observations.push(Some(o.observation));
     }
-    theirs.sort_unstable_by(|(ka, _, i), (kb, _, j)| {
+    theirs.sort_unstable_by(|(ka, _, _, i), (kb, _, _, j)| {
         cmp_ids(ka, &ids[*i as usize], kb, &ids[*j as usize]).then(i.cmp(j))
     });
 
@@ -96,12 +105,15 @@ pub fn match_subnets(subnets: &[Subnet], observed: Vec<Observed>) -> Matched {
         let Some(net) = ipv4 else { continue };
         // IPAM's entries are in the same order: pass those of smaller ids, then take
         // the first untaken one of this id and CIDR.
-        let order = |(k, _, j): &(IdKey, IpNet, u32)| cmp_ids(k, &ids[*j as usize], &key, id);
+        let order = |(k, _, _, j): &(IdKey, IpNet, Option<u32>, u32)| {
+            cmp_ids(k, &ids[*j as usize], &key, id)
+        };
         while at < theirs.len() && order(&theirs[at]).is_lt() {
             at += 1;
         }
-        for &(_, cidr, j) in theirs[at..].iter().take_while(|e| order(e).is_eq()) {
-            if cidr == net && !taken[j as usize] {
+        for &(_, cidr, theirs_region, j) in theirs[at..].iter().take_while(|e| order(e).is_eq()) {
+            let same_region = theirs_region.is_none_or(|r| r == region);
+            if cidr == net && same_region && !taken[j as usize] {
                 taken[j as usize] = true;
                 matched[i as usize] = Some(j);
                 break;

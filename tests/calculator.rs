@@ -1070,3 +1070,67 @@ fn each_subnet_gets_the_ipam_observation_of_its_own_id_and_cidr() {
     assert_eq!(got.len(), 320);
     assert_eq!(got, want);
 }
+
+/// IPAM names a resource's region: an id and CIDR alike in two regions are two
+/// subnets, each with its own observation. Of two entries alike, the first listed is
+/// used, for subnets and VPC blocks the same way; an entry without a type still
+/// reaches its subnet.
+#[test]
+fn ipam_entries_follow_region_and_the_first_of_two_alike_wins() {
+    let mut eu = subnet("subnet-1", "vpc-2", "10.0.0.0/24", Some(100));
+    eu.region = "eu-west-1".into();
+    let us = subnet("subnet-1", "vpc-1", "10.0.0.0/24", Some(100));
+    let untyped = subnet("subnet-2", "vpc-1", "10.0.1.0/24", Some(100));
+    let mut us_entry = subnet_cidr("subnet-1", "10.0.0.0/24", "pool-us");
+    us_entry.resource_region = Some("us-east-1".into());
+    let mut eu_entry = subnet_cidr("subnet-1", "10.0.0.0/24", "pool-eu");
+    eu_entry.resource_region = Some("eu-west-1".into());
+    let mut untyped_entry = subnet_cidr("subnet-2", "10.0.1.0/24", "pool-untyped");
+    untyped_entry.resource_type = "".into();
+    let vpc_entry = |usage: f64, pool: &str| ResourceCidr {
+        resource_type: "vpc".into(),
+        ip_usage: Some(usage),
+        ..subnet_cidr("vpc-1", "10.0.0.0/16", pool)
+    };
+    let inv = Inventory {
+        vpcs: vec![
+            vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/16"], &[]),
+            vpc("vpc-2", "eu-west-1", "1", &["10.0.0.0/16"], &[]),
+        ],
+        // eu-west-1's copy is listed first.
+        subnets: vec![eu, us, untyped],
+        resource_cidrs: vec![
+            us_entry,
+            untyped_entry,
+            vpc_entry(0.1, "first"),
+            eu_entry,
+            vpc_entry(0.9, "second"),
+        ],
+        ipam_seen: true,
+        ..Inventory::default()
+    };
+    let calc = calculate(inv, &DEFAULT, ThresholdSource::Config);
+    let pool_of = |id: &str, region: &str| {
+        calc.resources
+            .iter()
+            .find(|r| r.resource_id == id && r.region == region)
+            .and_then(|r| r.ipam_observed.as_ref())
+            .and_then(|o| o.ipam_pool_id.as_deref())
+            .map(str::to_owned)
+    };
+    assert_eq!(pool_of("subnet-1", "us-east-1").as_deref(), Some("pool-us"));
+    assert_eq!(pool_of("subnet-1", "eu-west-1").as_deref(), Some("pool-eu"));
+    assert_eq!(
+        pool_of("subnet-2", "us-east-1").as_deref(),
+        Some("pool-untyped")
+    );
+    let block = &find(&calc.resources, "vpc-1").cidr_blocks[0];
+    let seen = block
+        .ipam_observed
+        .as_ref()
+        .expect("the VPC block is observed");
+    assert_eq!(
+        (seen.ipam_pool_id.as_deref(), seen.ip_usage_percent),
+        (Some("first"), Some(10.0))
+    );
+}
