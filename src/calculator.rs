@@ -59,7 +59,7 @@ impl<'a> IpamIndex<'a> {
         // VPC blocks are few enough for a map; every other type goes to the subnets,
         // which are matched by sorting (subnet_match).
         let mut observed = FxHashMap::default();
-        let mut subnet_cidrs = Vec::new();
+        let mut subnet_cidrs = Vec::with_capacity(resource_cidrs.len());
         for r in resource_cidrs {
             let is_vpc = r.resource_type == "vpc";
             let seen = Observed {
