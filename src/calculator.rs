@@ -7,7 +7,7 @@ use crate::report::{
     round_percent, AddressUsage, AppliedThresholds, BlockUsage, IpamObservation, Measure,
     OverlapGroup, OverlapMember, PoolDetails, ResourceRecord, ResourceType, Summary, Unit,
 };
-use crate::subnet_match::{cmp_ids, id_key, match_subnets, Matched, Observed};
+use crate::subnet_match::{cmp_ids, id_key, match_subnets, IpamSubnetCidrs, Matched};
 use crate::thresholds::{Status, ThresholdSource, Thresholds};
 use compact_str::CompactString;
 use ipnet::IpNet;
@@ -44,7 +44,7 @@ impl<'a> IpamIndex<'a> {
         pools: &'a [IpamPool],
         resource_cidrs: Vec<ResourceCidr>,
         incomplete: bool,
-    ) -> (IpamIndex<'a>, Vec<Observed>) {
+    ) -> (IpamIndex<'a>, IpamSubnetCidrs) {
         let mut vpc_allocations: FxHashMap<&str, Vec<(IpNet, &str)>> = FxHashMap::default();
         for pool in pools {
             for a in &pool.allocations {
@@ -59,29 +59,23 @@ impl<'a> IpamIndex<'a> {
         // VPC blocks are few enough for a map; every other type goes to the subnets,
         // which are matched by sorting (subnet_match).
         let mut observed = FxHashMap::default();
-        let mut subnet_cidrs = Vec::with_capacity(resource_cidrs.len());
+        let mut subnet_cidrs = IpamSubnetCidrs::with_capacity(resource_cidrs.len());
         for r in resource_cidrs {
-            let is_vpc = r.resource_type == "vpc";
-            let seen = Observed {
-                resource_id: r.resource_id,
-                cidr: r.cidr,
-                region: r.resource_region,
-                observation: IpamObservation {
-                    ipam_pool_id: r.pool_id,
-                    ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
-                    compliance_status: r.compliance_status,
-                    overlap_status: r.overlap_status,
-                    management_state: r.management_state,
-                    disagrees: false,
-                },
+            let seen = IpamObservation {
+                ipam_pool_id: r.pool_id,
+                ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
+                compliance_status: r.compliance_status,
+                overlap_status: r.overlap_status,
+                management_state: r.management_state,
+                disagrees: false,
             };
-            if is_vpc {
+            if r.resource_type == "vpc" {
                 // The first of two alike is kept, as for subnets.
                 observed
-                    .entry((seen.resource_id, seen.cidr))
-                    .or_insert_with(|| Box::new(seen.observation));
+                    .entry((r.resource_id, r.cidr))
+                    .or_insert_with(|| Box::new(seen));
             } else {
-                subnet_cidrs.push(seen);
+                subnet_cidrs.push(r.resource_id, r.cidr, r.resource_region, seen);
             }
         }
         let index = IpamIndex {

@@ -33,14 +33,39 @@ pub fn cmp_ids(ka: &IdKey, a: &CompactString, kb: &IdKey, b: &CompactString) -> 
     }
 }
 
-/// IPAM's view of one subnet CIDR, waiting for its subnet.
-pub struct Observed {
-    pub resource_id: CompactString,
-    pub cidr: IpNet,
+/// IPAM's entries for subnets, a column per field, as `match_subnets` reads them.
+#[derive(Default)]
+pub struct IpamSubnetCidrs {
+    ids: Vec<CompactString>,
+    cidrs: Vec<IpNet>,
     /// The resource's region when IPAM names it: an id and CIDR alike in two regions
     /// are two subnets.
-    pub region: Option<CompactString>,
-    pub observation: IpamObservation,
+    regions: Vec<Option<CompactString>>,
+    observations: Vec<Option<IpamObservation>>,
+}
+
+impl IpamSubnetCidrs {
+    pub fn with_capacity(n: usize) -> IpamSubnetCidrs {
+        IpamSubnetCidrs {
+            ids: Vec::with_capacity(n),
+            cidrs: Vec::with_capacity(n),
+            regions: Vec::with_capacity(n),
+            observations: Vec::with_capacity(n),
+        }
+    }
+
+    pub fn push(
+        &mut self,
+        id: CompactString,
+        cidr: IpNet,
+        region: Option<CompactString>,
+        observation: IpamObservation,
+    ) {
+        self.ids.push(id);
+        self.cidrs.push(cidr);
+        self.regions.push(region);
+        self.observations.push(Some(observation));
+    }
 }
 
 pub struct Matched {
@@ -51,7 +76,7 @@ pub struct Matched {
     pub observed: Vec<Option<Box<IpamObservation>>>,
 }
 
-pub fn match_subnets(subnets: &[Subnet], observed: Vec<Observed>) -> Matched {
+pub fn match_subnets(subnets: &[Subnet], theirs: IpamSubnetCidrs) -> Matched {
     // Regions as small integers, so copies are found without comparing text.
     let mut regions: FxHashMap<&str, u32> = FxHashMap::default();
     // The CIDR rides in the key so the walk below reads no subnet.
@@ -72,18 +97,24 @@ pub fn match_subnets(subnets: &[Subnet], observed: Vec<Observed>) -> Matched {
 
     // IPAM's side sorted the same way, with each CIDR and region in its key (a region
     // no subnet is in can match nothing; no region matches any).
-    let mut ids = Vec::with_capacity(observed.len());
-    let mut theirs: Vec<(IdKey, IpNet, Option<u32>, u32)> = Vec::with_capacity(observed.len());
-    let mut observations = Vec::with_capacity(observed.len());
-    for (j, o) in observed.into_iter().enumerate() {
-        let region = o
-            .region
-            .as_deref()
-            .map(|r| regions.get(r).copied().unwrap_or(u32::MAX));
-        theirs.push((id_key(&o.resource_id), o.cidr, region, j as u32));
-        ids.push(o.resource_id);
-        observations.push(Some(o.observation));
-    }
+    let IpamSubnetCidrs {
+        ids,
+        cidrs,
+        regions: their_regions,
+        mut observations,
+    } = theirs;
+    let mut theirs: Vec<(IdKey, IpNet, Option<u32>, u32)> = ids
+        .iter()
+        .zip(cidrs)
+        .zip(their_regions)
+        .enumerate()
+        .map(|(j, ((id, cidr), region))| {
+            let region = region
+                .as_deref()
+                .map(|r| regions.get(r).copied().unwrap_or(u32::MAX));
+            (id_key(id), cidr, region, j as u32)
+        })
+        .collect();
     theirs.sort_unstable_by(|(ka, _, _, i), (kb, _, _, j)| {
         cmp_ids(ka, &ids[*i as usize], kb, &ids[*j as usize]).then(i.cmp(j))
     });
