@@ -121,7 +121,7 @@ fn disagrees(theirs: Option<f64>, ours: Option<f64>) -> bool {
     matches!((theirs, ours), (Some(t), Some(o)) if (t - o).abs() > DISAGREEMENT_POINTS)
 }
 
-/// The first item of each key, by reference.
+/// The first item of each key, by reference, in input order.
 fn first_of_each<'a, T, K: std::hash::Hash + Eq>(
     items: &'a [T],
     key: impl Fn(&'a T) -> K,
@@ -142,13 +142,15 @@ pub struct Calculated {
 pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSource) -> Calculated {
     let incomplete = inv.ipam_incomplete();
     let Inventory {
-        mut vpcs,
+        vpcs,
         subnets,
         pools,
         resource_cidrs,
         ..
     } = inv;
-    dedup(&mut vpcs, |v| (v.region.clone(), v.id.clone()));
+    // A shared VPC is seen from every account it is shared with and counts once
+    // (shared subnets: match_subnets).
+    let vpcs = first_of_each(&vpcs, |v| (v.region.as_str(), v.id.as_str()));
     // Allocations are indexed from every copy of a shared pool; records from the first.
     let (mut ipam, subnet_cidrs) = IpamIndex::new(&pools, resource_cidrs, incomplete);
     let pools = first_of_each(&pools, |p| p.id.as_str());
@@ -170,7 +172,7 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
                 .or_default()
                 .push(s);
         }
-        for vpc in &vpcs {
+        for &vpc in &vpcs {
             let members = by_vpc
                 .get(&(vpc.region.as_str(), vpc.id.as_str()))
                 .map(Vec::as_slice)
@@ -210,7 +212,7 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     for pool in pools {
         resources.push(pool_record(pool, thresholds, source));
     }
-    let overlaps = find_overlaps(&vpcs.iter().collect::<Vec<_>>());
+    let overlaps = find_overlaps(&vpcs);
     // Counted before sorting, while records still lie in the order their boxed parts
     // were allocated in.
     let summary = summarize(&resources, overlaps.len());
@@ -220,13 +222,6 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
         overlaps,
         summary,
     }
-}
-
-/// Keeps the first of each key: a shared VPC is seen from every account it is shared
-/// with, and must be counted once (subnets: [`match_subnets`]).
-fn dedup<T, K: std::hash::Hash + Eq>(items: &mut Vec<T>, key: impl Fn(&T) -> K) {
-    let mut seen = FxHashSet::with_capacity_and_hasher(items.len(), Default::default());
-    items.retain(|i| seen.insert(key(i)));
 }
 
 fn applied(t: &Thresholds, source: ThresholdSource) -> AppliedThresholds {

@@ -33,14 +33,17 @@ impl Tags {
         Tags::default()
     }
 
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
     pub fn get(&self, key: &str) -> Option<&str> {
-        let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
-        Some(&self.0[i].1)
+        Some(&self.0[self.position(key).ok()?].1)
     }
 
     /// Sets `key`; a key given twice keeps the last value, as a map would.
     pub fn insert(&mut self, key: CompactString, value: CompactString) {
-        match self.0.binary_search_by(|(k, _)| k.cmp(&key)) {
+        match self.position(&key) {
             Ok(i) => self.0[i].1 = value,
             Err(i) => {
                 // Resources carry one or two kept tags: grow by one, not to four.
@@ -52,8 +55,7 @@ impl Tags {
 
     /// Removes `key` and hands its value over, so a record can own it without a copy.
     pub fn take(&mut self, key: &str) -> Option<CompactString> {
-        let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
-        Some(self.0.remove(i).1)
+        Some(self.0.remove(self.position(key).ok()?).1)
     }
 
     pub fn len(&self) -> usize {
