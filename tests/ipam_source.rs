@@ -921,6 +921,16 @@ fn two_pool_ipam_rules() -> (Rule, Rule, Rule) {
     )
 }
 
+/// Both pools' provisioned CIDRs and allocations, answered in full.
+fn two_pool_detail_rules() -> (Rule, Rule, Rule, Rule) {
+    (
+        cidrs_rule(POOL_A1, vec![provisioned("10.0.0.0/8")]),
+        cidrs_rule(POOL_A2, vec![provisioned("10.0.0.0/16")]),
+        allocations_rule(POOL_A1, a1_allocations()),
+        allocations_rule(POOL_A2, a2_allocations()),
+    )
+}
+
 fn a1_allocations() -> Vec<ec2::IpamPoolAllocation> {
     vec![
         allocation(
@@ -953,10 +963,7 @@ fn a2_allocations() -> Vec<ec2::IpamPoolAllocation> {
 #[tokio::test]
 async fn access_denied_on_resource_cidrs_keeps_pools_with_one_error_per_scope() {
     let (ipams, scopes, pools) = two_pool_ipam_rules();
-    let cidrs_a1 = cidrs_rule(POOL_A1, vec![provisioned("10.0.0.0/8")]);
-    let cidrs_a2 = cidrs_rule(POOL_A2, vec![provisioned("10.0.0.0/16")]);
-    let allocs_a1 = allocations_rule(POOL_A1, a1_allocations());
-    let allocs_a2 = allocations_rule(POOL_A2, a2_allocations());
+    let (cidrs_a1, cidrs_a2, allocs_a1, allocs_a2) = two_pool_detail_rules();
     let denied = mock!(Client::get_ipam_resource_cidrs)
         .match_requests(|r| r.max_results() == Some(PAGE_SIZE))
         .then_http_response(unauthorized);
@@ -1655,10 +1662,7 @@ async fn scopes_of_another_ipam_are_not_queried_for_resource_cidrs() {
 #[tokio::test]
 async fn resource_cidr_pages_read_before_a_failure_are_kept() {
     let (ipams, scopes, pools) = two_pool_ipam_rules();
-    let cidrs_a1 = cidrs_rule(POOL_A1, vec![provisioned("10.0.0.0/8")]);
-    let cidrs_a2 = cidrs_rule(POOL_A2, vec![provisioned("10.0.0.0/16")]);
-    let allocs_a1 = allocations_rule(POOL_A1, a1_allocations());
-    let allocs_a2 = allocations_rule(POOL_A2, a2_allocations());
+    let (cidrs_a1, cidrs_a2, allocs_a1, allocs_a2) = two_pool_detail_rules();
     let first = mock!(Client::get_ipam_resource_cidrs)
         .match_requests(|r| r.ipam_scope_id() == Some(SCOPE_A_PRIVATE) && r.next_token().is_none())
         .then_output(|| {
