@@ -7,7 +7,7 @@ use crate::report::{
     round_percent, AddressUsage, AppliedThresholds, BlockUsage, IpamObservation, Measure,
     OverlapGroup, OverlapMember, PoolDetails, ResourceRecord, ResourceType, Summary, Unit,
 };
-use crate::subnet_match::{cmp_ids, id_key, match_subnets, IpamSubnetCidrs, Matched};
+use crate::subnet_match::{id_key, match_subnets, IpamSubnetCidrs, Matched};
 use crate::thresholds::{Status, ThresholdSource, Thresholds};
 use compact_str::CompactString;
 use ipnet::IpNet;
@@ -349,11 +349,12 @@ fn vpc_record(
         .flat_map(|s| s.ipv6_cidrs.iter().copied())
         .collect();
 
-    let mut blocks = Vec::new();
+    let mut blocks = Vec::with_capacity(vpc.ipv4_blocks.len() + vpc.ipv6_blocks.len());
     let mut free_blocks = Vec::new();
+    let mut scratch = Vec::with_capacity(subnets.len());
     let (mut total, mut allocated) = (0u128, 0u128);
     for block in &vpc.ipv4_blocks {
-        let usage = block_usage(block, &v4_subnets, &mut free_blocks);
+        let (usage, _) = block_usage(block, &v4_subnets, &mut scratch, &mut free_blocks);
         total += usage.total;
         allocated += usage.allocated;
         blocks.push(usage);
@@ -371,9 +372,10 @@ fn vpc_record(
     }
 
     let mut status = t.status(allocated, total, Some(total - allocated));
+    let mut ignored = Vec::new();
     for block in &vpc.ipv6_blocks {
-        let mut ignored = Vec::new();
-        let usage = block_usage(block, &v6_subnets, &mut ignored);
+        ignored.clear();
+        let (usage, _) = block_usage(block, &v6_subnets, &mut scratch, &mut ignored);
         status = status.max(t.status(usage.allocated, usage.total, None));
         blocks.push(usage);
     }
@@ -439,11 +441,16 @@ fn pool_record(pool: &IpamPool, base: &Thresholds, source: ThresholdSource) -> R
 
     let allocated: Vec<IpNet> = pool.allocations.iter().map(|a| a.cidr).collect();
     let mut free_blocks = Vec::new();
-    let blocks: Vec<BlockUsage> = pool
-        .cidrs
-        .iter()
-        .map(|c| block_usage(c, &allocated, &mut free_blocks))
-        .collect();
+    let mut scratch = Vec::with_capacity(allocated.len());
+    let mut blocks = Vec::with_capacity(pool.cidrs.len());
+    // Summed in addresses, then converted, so IPv6 totals stay exact.
+    let (mut total, mut used) = (0u128, 0u128);
+    for c in &pool.cidrs {
+        let (usage, covered) = block_usage(c, &allocated, &mut scratch, &mut free_blocks);
+        total = total.saturating_add(cidr::size(c));
+        used = used.saturating_add(covered);
+        blocks.push(usage);
+    }
     for a in &pool.allocations {
         if !pool.cidrs.iter().any(|c| cidr::contains(c, &a.cidr)) {
             warnings.push(format!(
@@ -457,17 +464,6 @@ fn pool_record(pool: &IpamPool, base: &Thresholds, source: ThresholdSource) -> R
         Family::Ipv4 => (Unit::Address, 1),
         Family::Ipv6 => (Unit::Slash64, SLASH64),
     };
-    // Sum in addresses, then convert, so IPv6 totals stay exact.
-    let total: u128 = pool
-        .cidrs
-        .iter()
-        .map(cidr::size)
-        .fold(0, u128::saturating_add);
-    let used: u128 = pool
-        .cidrs
-        .iter()
-        .map(|c| cidr::covered_size(allocated.iter().filter(|a| cidr::contains(c, a))))
-        .fold(0, u128::saturating_add);
     let free = total - used;
     let floor_free = (family == Family::Ipv4).then_some(free);
 
@@ -512,22 +508,24 @@ fn pool_record(pool: &IpamPool, base: &Thresholds, source: ThresholdSource) -> R
 }
 
 /// Allocation of one CIDR block by the children inside it; appends its free blocks.
-fn block_usage(block: &IpNet, children: &[IpNet], free_out: &mut Vec<IpNet>) -> BlockUsage {
+/// Returns the allocation in addresses too (the block's figures are in its unit).
+/// `scratch` is reused across calls to save an allocation per block.
+fn block_usage(
+    block: &IpNet,
+    children: &[IpNet],
+    scratch: &mut Vec<(u128, u128)>,
+    free_out: &mut Vec<IpNet>,
+) -> (BlockUsage, u128) {
     let family = Family::of(block);
-    let inside: Vec<&IpNet> = children
-        .iter()
-        .filter(|c| cidr::contains(block, c))
-        .collect();
+    let first_free = free_out.len();
+    let inside = children.iter().filter(|c| cidr::contains(block, c));
+    let allocated = cidr::split(block, inside, scratch, free_out);
     let total = cidr::size(block);
-    let allocated = cidr::covered_size(inside.iter().copied());
-    let free = cidr::free_blocks(block, inside.iter().copied());
-    let largest = cidr::largest(&free);
-    free_out.extend(free);
     let (unit, div) = match family {
         Family::Ipv4 => (Unit::Address, 1),
         Family::Ipv6 => (Unit::Slash64, SLASH64),
     };
-    BlockUsage {
+    let usage = BlockUsage {
         cidr: *block,
         address_family: family,
         unit,
@@ -535,11 +533,12 @@ fn block_usage(block: &IpNet, children: &[IpNet], free_out: &mut Vec<IpNet>) -> 
         allocated: allocated / div,
         free: (total - allocated) / div,
         allocation_percent: round_percent(cidr::ratio(allocated, total) * 100.0),
-        largest_free_block: largest,
+        largest_free_block: cidr::largest(&free_out[first_free..]),
         managed: None,
         ipam_pool_id: None,
         ipam_observed: None,
-    }
+    };
+    (usage, allocated)
 }
 
 fn subnet_address_usage(subnets: &[&Subnet]) -> AddressUsage {
@@ -634,32 +633,43 @@ pub fn worst_first(a: &ResourceRecord, b: &ResourceRecord) -> std::cmp::Ordering
 /// A stable sort by [`worst_first`]. Sorts small keys, then moves each record once:
 /// sorting the records themselves moved hundreds of bytes per comparison.
 fn sort_worst_first(resources: &mut [ResourceRecord]) {
-    // Status, utilization and the id as integers: most comparisons end there without
-    // reading the id's text.
-    let mut keys: Vec<_> = resources
+    // Status, utilization, the id's key words and length, and the position, all
+    // integers, in 48 bytes: the id's text is read only for ids over 24 bytes.
+    type Key = (Reverse<Status>, Reverse<i64>, [u64; 3], u32, u32);
+    let mut keys: Vec<Key> = resources
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let rank = (
+            let utilization = total_order_key(r.utilization_percent.unwrap_or(-1.0));
+            let (words, len) = id_key(&r.resource_id);
+            (
                 Reverse(r.status),
-                Reverse(total_order_key(r.utilization_percent.unwrap_or(-1.0))),
-            );
-            (rank, id_key(&r.resource_id), i)
+                Reverse(utilization),
+                words,
+                len as u32,
+                i as u32,
+            )
         })
         .collect();
-    keys.sort_unstable_by(|(ra, ka, i), (rb, kb, j)| {
-        let (a, b) = (&resources[*i].resource_id, &resources[*j].resource_id);
-        ra.cmp(rb)
-            .then_with(|| cmp_ids(ka, a, kb, b))
-            .then(i.cmp(j))
+    keys.sort_unstable_by(|a, b| {
+        (a.0, a.1, a.2)
+            .cmp(&(b.0, b.1, b.2))
+            .then_with(|| match a.3 > 24 || b.3 > 24 {
+                // Alike in their first 24 bytes: the text decides, as in worst_first.
+                true => resources[a.4 as usize]
+                    .resource_id
+                    .cmp(&resources[b.4 as usize].resource_id),
+                false => a.3.cmp(&b.3),
+            })
+            .then(a.4.cmp(&b.4))
     });
-    let mut order: Vec<usize> = keys.into_iter().map(|(_, _, i)| i).collect();
+    let mut order: Vec<u32> = keys.into_iter().map(|k| k.4).collect();
     // Follow each cycle of the permutation; a visited slot points at itself.
     for start in 0..order.len() {
         let mut at = start;
         loop {
-            let from = order[at];
-            order[at] = at;
+            let from = order[at] as usize;
+            order[at] = at as u32;
             if from == start || from == at {
                 break;
             }

@@ -86,9 +86,15 @@ pub fn intersection(a: &IpNet, b: &IpNet) -> Option<IpNet> {
 }
 
 /// Splits the inclusive range `[start, end]` into the fewest aligned CIDR blocks.
-pub fn range_to_cidrs(family: Family, mut start: u128, end: u128) -> Vec<IpNet> {
-    let bits = family.bits();
+pub fn range_to_cidrs(family: Family, start: u128, end: u128) -> Vec<IpNet> {
     let mut out = Vec::new();
+    range_to_cidrs_into(family, start, end, &mut out);
+    out
+}
+
+/// [`range_to_cidrs`], appending to `out`.
+pub fn range_to_cidrs_into(family: Family, mut start: u128, end: u128, out: &mut Vec<IpNet>) {
+    let bits = family.bits();
     loop {
         // Largest block aligned at `start`...
         let align = if start == 0 {
@@ -111,7 +117,7 @@ pub fn range_to_cidrs(family: Family, mut start: u128, end: u128) -> Vec<IpNet> 
             start + ((1u128 << host_bits) - 1)
         };
         if last >= end {
-            return out;
+            return;
         }
         start = last + 1;
     }
@@ -121,55 +127,47 @@ pub fn range_to_cidrs(family: Family, mut start: u128, end: u128) -> Vec<IpNet> 
 /// address order. Used blocks outside `parent` (or of the other family) are ignored;
 /// a used block that contains `parent` leaves nothing free.
 pub fn free_blocks<'a>(parent: &IpNet, used: impl IntoIterator<Item = &'a IpNet>) -> Vec<IpNet> {
+    let mut free = Vec::new();
+    split(parent, used, &mut Vec::new(), &mut free);
+    free
+}
+
+/// Splits `parent` into the space `used` covers, returned (in addresses, without
+/// double counting), and the rest, appended to `free_out` as aggregated blocks in
+/// address order. Both come from one sort and one walk; `ranges` is scratch space a
+/// caller can reuse across calls. Used blocks are clipped to `parent` as in
+/// [`free_blocks`].
+pub fn split<'a>(
+    parent: &IpNet,
+    used: impl IntoIterator<Item = &'a IpNet>,
+    ranges: &mut Vec<(u128, u128)>,
+    free_out: &mut Vec<IpNet>,
+) -> u128 {
     let family = Family::of(parent);
     let (p_start, p_end) = bounds(parent);
-    let mut ranges: Vec<(u128, u128)> = used
-        .into_iter()
-        .filter(|u| overlaps(parent, u))
-        .map(|u| {
-            let (s, e) = bounds(u);
-            (s.max(p_start), e.min(p_end))
-        })
-        .collect();
+    ranges.clear();
+    ranges.extend(used.into_iter().filter(|u| overlaps(parent, u)).map(|u| {
+        let (s, e) = bounds(u);
+        (s.max(p_start), e.min(p_end))
+    }));
     ranges.sort_unstable();
 
-    let mut free = Vec::new();
+    let mut covered: u128 = 0;
     let mut cursor = Some(p_start); // next address not yet known to be used
-    for (s, e) in ranges {
+    for &(s, e) in ranges.iter() {
         let Some(c) = cursor else { break };
         if s > c {
-            free.extend(range_to_cidrs(family, c, s - 1));
+            range_to_cidrs_into(family, c, s - 1, free_out);
         }
         if e >= c {
+            covered = covered.saturating_add(range_len(s.max(c), e));
             cursor = e.checked_add(1).filter(|n| *n <= p_end);
         }
     }
     if let Some(c) = cursor {
-        free.extend(range_to_cidrs(family, c, p_end));
+        range_to_cidrs_into(family, c, p_end, free_out);
     }
-    free
-}
-
-/// Sum of the sizes of `nets` without double counting overlaps (saturating).
-pub fn covered_size<'a>(nets: impl IntoIterator<Item = &'a IpNet>) -> u128 {
-    let mut ranges: Vec<(u128, u128)> = nets.into_iter().map(bounds).collect();
-    ranges.sort_unstable();
-    let mut total: u128 = 0;
-    let mut current: Option<(u128, u128)> = None;
-    for (s, e) in ranges {
-        match current {
-            Some((cs, ce)) if s <= ce.saturating_add(1) => current = Some((cs, ce.max(e))),
-            Some((cs, ce)) => {
-                total = total.saturating_add(range_len(cs, ce));
-                current = Some((s, e));
-            }
-            None => current = Some((s, e)),
-        }
-    }
-    if let Some((cs, ce)) = current {
-        total = total.saturating_add(range_len(cs, ce));
-    }
-    total
+    covered
 }
 
 fn range_len(start: u128, end: u128) -> u128 {
@@ -289,9 +287,30 @@ mod tests {
     }
 
     #[test]
-    fn covered_size_merges_overlaps() {
-        let nets = [n("10.0.0.0/24"), n("10.0.0.0/25"), n("10.0.1.0/24")];
-        assert_eq!(covered_size(&nets), 512);
+    fn split_counts_overlapping_used_blocks_once() {
+        let parent = n("10.0.0.0/22");
+        let used = [n("10.0.0.0/24"), n("10.0.0.0/25"), n("10.0.1.0/24")];
+        let (mut scratch, mut free) = (Vec::new(), vec![n("192.0.2.0/24")]);
+        assert_eq!(split(&parent, &used, &mut scratch, &mut free), 512);
+        // Appended after what was there.
+        assert_eq!(free, vec![n("192.0.2.0/24"), n("10.0.2.0/23")]);
+
+        // Clipped to the parent; nothing used and everything used.
+        free.clear();
+        assert_eq!(
+            split(&parent, &[n("10.0.0.0/8")], &mut scratch, &mut free),
+            1024
+        );
+        assert_eq!(free, vec![]);
+        assert_eq!(split(&parent, &[], &mut scratch, &mut free), 0);
+        assert_eq!(free, vec![parent]);
+        let all = n("::/0");
+        free.clear();
+        assert_eq!(
+            split(&all, &[n("::/1")], &mut scratch, &mut free),
+            1u128 << 127
+        );
+        assert_eq!(free, vec![n("8000::/1")]);
     }
 
     #[test]

@@ -917,13 +917,14 @@ fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
         };
         let net = format!("10.{}.{}.0/26", i / 256, i % 256);
         // Every id appears twice (in two VPCs' regions), so some keys tie fully. Half
-        // the ids are longer than 24 bytes and share their first 24, where the sort's
-        // integer prefix ties and the whole id must decide.
+        // the ids share their first 24 bytes, where the sort's integer prefix ties and
+        // the whole id must decide; their lengths differ (24 to 28 bytes), and by text
+        // "...-13" comes before the shorter "...-3".
         let n = (i * 37) % 300;
-        let id = if n % 2 == 0 {
-            format!("s-{n:03}")
-        } else {
-            format!("subnet-0123456789abcdef0-{n:03}")
+        let id = match n {
+            1 => "subnet-0123456789abcdef0".to_string(),
+            n if n % 2 == 0 => format!("s-{n:03}"),
+            n => format!("subnet-0123456789abcdef0-{n}"),
         };
         let mut s = subnet(&id, "vpc-1", &net, available);
         if i >= 300 {
