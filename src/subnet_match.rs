@@ -23,16 +23,6 @@ pub fn id_key(id: &str) -> IdKey {
     ([word(0), word(1), word(2)], id.len())
 }
 
-/// Orders two ids by their keys, reading the text only when a key cannot decide (the
-/// ids are taken as `CompactString` references so that nothing is read before then).
-pub fn cmp_ids(ka: &IdKey, a: &CompactString, kb: &IdKey, b: &CompactString) -> Ordering {
-    match ka.0.cmp(&kb.0) {
-        Ordering::Equal if ka.1 > 24 || kb.1 > 24 => a.as_str().cmp(b.as_str()),
-        Ordering::Equal => ka.1.cmp(&kb.1),
-        other => other,
-    }
-}
-
 /// IPAM's entries for subnets, a column per field, as `match_subnets` reads them.
 #[derive(Default)]
 pub struct IpamSubnetCidrs {
@@ -76,77 +66,138 @@ pub struct Matched {
     pub observed: Vec<Option<Box<IpamObservation>>>,
 }
 
+/// One side's entry as `match_subnets` sorts it, in 40 bytes of integers so a sort
+/// compares and moves little: the id's key words, last first (every subnet id starts
+/// with the same eight bytes, `subnet-0`), its length, then what breaks ties. Only the
+/// two sides have to agree on this order, not the alphabet.
+#[derive(Clone, Copy)]
+struct Entry {
+    words: [u64; 3],
+    len: u32,
+    /// Ours: the subnet's region. Theirs: the region IPAM names, or [`ANY_REGION`].
+    region: u32,
+    /// The position in the input: the first of two alike wins.
+    at: u32,
+    /// An IPv4 CIDR as `address << 8 | prefix length`, or [`NO_CIDR`].
+    cidr: u64,
+}
+
+/// IPAM named no region: the entry matches a subnet of its id and CIDR in any region.
+const ANY_REGION: u32 = u32::MAX;
+/// IPAM named a region no subnet is in: the entry matches nothing.
+const UNSEEN_REGION: u32 = u32::MAX - 1;
+/// No IPv4 CIDR (never equal to a packed one, which is below 2^40).
+const NO_CIDR: u64 = u64::MAX;
+
+fn packed_v4(net: Option<&IpNet>) -> u64 {
+    match net {
+        Some(IpNet::V4(n)) => u64::from(u32::from(n.network())) << 8 | u64::from(n.prefix_len()),
+        _ => NO_CIDR,
+    }
+}
+
+impl Entry {
+    fn new(id: &str, region: u32, at: usize, cidr: u64) -> Entry {
+        let ([w0, w1, w2], len) = id_key(id);
+        Entry {
+            words: [w2, w1, w0],
+            len: len.min(u32::MAX as usize) as u32,
+            region,
+            at: at as u32,
+            cidr,
+        }
+    }
+
+    /// Orders by id. The texts are read only when the keys cannot decide (ids over 24
+    /// bytes).
+    fn cmp_id<'t>(
+        &self,
+        text: impl FnOnce() -> &'t str,
+        other: &Entry,
+        other_text: impl FnOnce() -> &'t str,
+    ) -> Ordering {
+        match (self.words, self.len).cmp(&(other.words, other.len)) {
+            Ordering::Equal if self.len > 24 => text().cmp(other_text()),
+            order => order,
+        }
+    }
+}
+
 pub fn match_subnets(subnets: &[Subnet], theirs: IpamSubnetCidrs) -> Matched {
     // Regions as small integers, so copies are found without comparing text.
     let mut regions: FxHashMap<&str, u32> = FxHashMap::default();
-    // The CIDR rides in the key so the walk below reads no subnet.
-    let mut ours: Vec<(IdKey, u32, u32, Option<IpNet>)> = subnets
+    // The CIDR rides in the entry so the walk below reads no subnet.
+    let mut ours: Vec<Entry> = subnets
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let next = regions.len() as u32;
             let region = *regions.entry(s.region.as_str()).or_insert(next);
-            (id_key(&s.id), region, i as u32, s.ipv4_cidr)
+            Entry::new(&s.id, region, i, packed_v4(s.ipv4_cidr.as_ref()))
         })
         .collect();
+    let our_id = |e: &Entry| subnets[e.at as usize].id.as_str();
     // By id, region, then position: the first copy of a subnet comes first.
-    ours.sort_unstable_by(|(ka, ra, i, _), (kb, rb, j, _)| {
-        let (a, b) = (&subnets[*i as usize].id, &subnets[*j as usize].id);
-        cmp_ids(ka, a, kb, b).then(ra.cmp(rb)).then(i.cmp(j))
+    ours.sort_unstable_by(|a, b| {
+        a.cmp_id(|| our_id(a), b, || our_id(b))
+            .then((a.region, a.at).cmp(&(b.region, b.at)))
     });
 
-    // IPAM's side sorted the same way, with each CIDR and region in its key (a region
-    // no subnet is in can match nothing; no region matches any).
+    // IPAM's side sorted the same way. Only IPv4 entries can match a subnet's IPv4
+    // CIDR; the rest are left out.
     let IpamSubnetCidrs {
         ids,
         cidrs,
         regions: their_regions,
         mut observations,
     } = theirs;
-    let mut theirs: Vec<(IdKey, IpNet, Option<u32>, u32)> = ids
-        .iter()
-        .zip(cidrs)
-        .zip(their_regions)
-        .enumerate()
-        .map(|(j, ((id, cidr), region))| {
-            let region = region
-                .as_deref()
-                .map(|r| regions.get(r).copied().unwrap_or(u32::MAX));
-            (id_key(id), cidr, region, j as u32)
-        })
-        .collect();
-    theirs.sort_unstable_by(|(ka, _, _, i), (kb, _, _, j)| {
-        cmp_ids(ka, &ids[*i as usize], kb, &ids[*j as usize]).then(i.cmp(j))
+    let mut theirs: Vec<Entry> = Vec::with_capacity(ids.len());
+    for (j, ((id, cidr), region)) in ids.iter().zip(&cidrs).zip(&their_regions).enumerate() {
+        let cidr = packed_v4(Some(cidr));
+        if cidr == NO_CIDR {
+            continue;
+        }
+        let region = match region.as_deref() {
+            None => ANY_REGION,
+            Some(r) => regions.get(r).copied().unwrap_or(UNSEEN_REGION),
+        };
+        theirs.push(Entry::new(id, region, j, cidr));
+    }
+    drop((cidrs, their_regions));
+    let their_id = |e: &Entry| ids[e.at as usize].as_str();
+    theirs.sort_unstable_by(|a, b| {
+        a.cmp_id(|| their_id(a), b, || their_id(b))
+            .then(a.at.cmp(&b.at))
     });
 
     let mut keep = vec![false; subnets.len()];
     let mut matched: Vec<Option<u32>> = vec![None; subnets.len()];
     let mut taken = vec![false; ids.len()];
-    let mut previous: Option<(IdKey, u32, u32)> = None;
-    let mut at = 0;
-    for &(key, region, i, ipv4) in &ours {
-        let id = &subnets[i as usize].id;
-        if let Some((pk, pr, pi)) = previous {
-            if pr == region && cmp_ids(&pk, &subnets[pi as usize].id, &key, id).is_eq() {
+    let mut previous: Option<&Entry> = None;
+    let mut next = 0;
+    for ours_at in &ours {
+        if let Some(p) = previous {
+            let same_id = p.cmp_id(|| our_id(p), ours_at, || our_id(ours_at));
+            if p.region == ours_at.region && same_id.is_eq() {
                 continue;
             }
         }
-        previous = Some((key, region, i));
-        keep[i as usize] = true;
-        let Some(net) = ipv4 else { continue };
+        previous = Some(ours_at);
+        keep[ours_at.at as usize] = true;
+        if ours_at.cidr == NO_CIDR {
+            continue;
+        }
         // IPAM's entries are in the same order: pass those of smaller ids, then take
         // the first untaken one of this id and CIDR.
-        let order = |(k, _, _, j): &(IdKey, IpNet, Option<u32>, u32)| {
-            cmp_ids(k, &ids[*j as usize], &key, id)
-        };
-        while at < theirs.len() && order(&theirs[at]).is_lt() {
-            at += 1;
+        let order = |t: &Entry| t.cmp_id(|| their_id(t), ours_at, || our_id(ours_at));
+        while next < theirs.len() && order(&theirs[next]).is_lt() {
+            next += 1;
         }
-        for &(_, cidr, theirs_region, j) in theirs[at..].iter().take_while(|e| order(e).is_eq()) {
-            let same_region = theirs_region.is_none_or(|r| r == region);
-            if cidr == net && same_region && !taken[j as usize] {
-                taken[j as usize] = true;
-                matched[i as usize] = Some(j);
+        for t in theirs[next..].iter().take_while(|t| order(t).is_eq()) {
+            let same_region = t.region == ANY_REGION || t.region == ours_at.region;
+            if t.cidr == ours_at.cidr && same_region && !taken[t.at as usize] {
+                taken[t.at as usize] = true;
+                matched[ours_at.at as usize] = Some(t.at);
                 break;
             }
         }
