@@ -53,6 +53,13 @@ impl Tags {
         }
     }
 
+    /// Whether any key starts with `prefix`: one search where looking up each key of a
+    /// family would take one apiece.
+    pub fn any_with_prefix(&self, prefix: &str) -> bool {
+        let at = self.position(prefix).unwrap_or_else(|at| at);
+        self.0.get(at).is_some_and(|(k, _)| k.starts_with(prefix))
+    }
+
     /// Removes `key` and hands its value over, so a record can own it without a copy.
     pub fn take(&mut self, key: &str) -> Option<CompactString> {
         Some(self.0.remove(self.position(key).ok()?).1)
@@ -233,4 +240,28 @@ pub const NAME_TAG: &str = "Name";
 /// The `Name` tag's value.
 pub fn name_tag(tags: &Tags) -> Option<&str> {
     tags.get(NAME_TAG)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_with_prefix_finds_a_key_wherever_it_sorts() {
+        let tags: Tags = [
+            ("Name", "a"),
+            ("ipam-monitor:warning-percent", "50"),
+            ("z", ""),
+        ]
+        .into_iter()
+        .collect();
+        assert!(tags.any_with_prefix("ipam-monitor:"));
+        assert!(tags.any_with_prefix("Name"));
+        assert!(!tags.any_with_prefix("ipam-monitor:critical"));
+        assert!(!tags.any_with_prefix("ipam-monitor:x"));
+        assert!(!tags.any_with_prefix("zz"));
+        assert!(!Tags::new().any_with_prefix("ipam-monitor:"));
+        let just_before: Tags = [("ipam-monitor", "")].into_iter().collect();
+        assert!(!just_before.any_with_prefix("ipam-monitor:"));
+    }
 }

@@ -104,6 +104,10 @@ impl Thresholds {
         source: ThresholdSource,
         tags: &Tags,
     ) -> (Thresholds, ThresholdSource, Option<String>) {
+        // Most resources carry no threshold tag.
+        if !tags.any_with_prefix(TAG_PREFIX) {
+            return (*self, source, None);
+        }
         let mut t = *self;
         let mut touched = false;
         let result = (|| {
