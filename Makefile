@@ -124,7 +124,9 @@ clean-venv:
 # --- benchmarks (BENCHMARKS.md) ---------------------------------------------------
 # Criterion and the peak-RSS probe live in bench/, a package of their own (own
 # Cargo.lock, target dir bench/target) so the main crate's dependencies stay as they
-# are. Each part prints a labelled header; `make bench` runs them all.
+# are. Each part prints a labelled header; `make bench` runs them all. The binaries
+# are built with --bins --benches, the targets `cargo bench` builds: building one bin
+# alone leaves criterion's dev-dependency features out and rebuilds shared crates.
 BENCH_CPU ?= 0
 BENCH_SIZES ?= 1000,10000
 # moto looks tags up by scanning every tag of the region per resource; "indexed"
@@ -141,12 +143,12 @@ bench-calculator:
 	cd bench && cargo bench --no-run --bench calculator
 	cd bench && taskset -c $(BENCH_CPU) cargo bench --bench calculator
 	@echo "== [bench a] calculator in a plain loop, with replicas of its hotspots (one core) =="
-	cd bench && cargo build --release --bin calc_loop
+	cd bench && cargo build --release --bins --benches
 	taskset -c $(BENCH_CPU) bench/target/release/calc_loop 20 --parts
 
 bench-rss:
 	@echo "== [bench a] peak RSS: in-process pipeline on 100k subnets (target < 128 MB) =="
-	cd bench && cargo build --release --bin peak_rss
+	cd bench && cargo build --release --bins --benches
 	taskset -c $(BENCH_CPU) bench/target/release/peak_rss
 
 bench-size:

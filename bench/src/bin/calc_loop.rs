@@ -6,6 +6,8 @@
 //!     bench/target/release/calc_loop [N] --parts    also time replicas of the parts
 //!                                                   the profile names as hotspots
 //!     perf record -g --call-graph dwarf bench/target/release/calc_loop 20
+//!     bench/target/release/calc_loop 1 --json PATH  also write the report as JSON, to
+//!                                                   diff two builds' output
 //!
 //! The replicas copy what src/calculator.rs does (its sort comparator, its dedup
 //! sets) on the same data, to put a number on each hotspot and on a cheaper way to do
@@ -15,7 +17,7 @@ use ipam_monitor::calculator;
 use ipam_monitor::inventory::Inventory;
 use ipam_monitor::report::ResourceRecord;
 use ipam_monitor::thresholds::ThresholdSource;
-use ipam_monitor_bench::{describe, organization, thresholds, OrgSpec};
+use ipam_monitor_bench::{describe, organization, report, thresholds, OrgSpec};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::hint::black_box;
@@ -227,6 +229,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let n: usize = args
         .iter()
+        .take_while(|a| *a != "--json")
         .find(|a| !a.starts_with("--"))
         .map(|v| v.parse().expect("N is a whole number"))
         .unwrap_or(20);
@@ -251,5 +254,12 @@ fn main() {
     );
     if args.iter().any(|a| a == "--parts") {
         parts(&inv, n.clamp(3, 10));
+    }
+    if let Some(path) = args.iter().skip_while(|a| *a != "--json").nth(1) {
+        let calc = calculator::calculate(inv.clone(), &t, ThresholdSource::Config);
+        let report = report(&inv.scopes_scanned, &inv.errors, calc);
+        let file = std::fs::File::create(path).expect("--json file can be created");
+        serde_json::to_writer(std::io::BufWriter::new(file), &report).expect("report written");
+        eprintln!("report written to {path}");
     }
 }
