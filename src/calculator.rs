@@ -24,9 +24,6 @@ const SLASH64: u128 = 1u128 << 64;
 /// IPAM samples usage on its own schedule, so small drift is normal.
 pub const DISAGREEMENT_POINTS: f64 = 10.0;
 
-/// A VPC CIDR block and whether IPAM manages it (`None`: unknown).
-type BlockState = (IpNet, Option<bool>);
-
 /// What IPAM knows, indexed for the records.
 struct IpamIndex<'a> {
     /// VPC id -> (allocated CIDR, pool id) of allocations made to that VPC.
@@ -130,6 +127,31 @@ fn first_of_each<'a, T, K: std::hash::Hash + Eq>(
     items.iter().filter(|i| seen.insert(key(i))).collect()
 }
 
+/// `vpc_of_each_subnet`'s mark for a subnet that is not kept or whose VPC is unlisted.
+const NO_VPC: u32 = u32::MAX;
+
+/// Each kept subnet's VPC as an index into `vpcs` (same region and id), or NO_VPC.
+fn vpc_of_each_subnet(vpcs: &[&Vpc], subnets: &[Subnet], keep: &[bool]) -> Vec<u32> {
+    // FxHash: 100k lookups of short, trusted keys, where SipHash's DoS resistance buys
+    // nothing and cost a tenth of the run.
+    let index: FxHashMap<(&str, &str), u32> = vpcs
+        .iter()
+        .enumerate()
+        .map(|(i, v)| ((v.region.as_str(), v.id.as_str()), i as u32))
+        .collect();
+    subnets
+        .iter()
+        .zip(keep)
+        .map(|(s, keep)| match keep {
+            true => index
+                .get(&(s.region.as_str(), s.vpc_id.as_str()))
+                .copied()
+                .unwrap_or(NO_VPC),
+            false => NO_VPC,
+        })
+        .collect()
+}
+
 pub struct Calculated {
     pub resources: Vec<ResourceRecord>,
     pub overlaps: Vec<OverlapGroup>,
@@ -158,43 +180,42 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     let kept = keep.iter().filter(|k| **k).count();
 
     let mut resources: Vec<ResourceRecord> = Vec::with_capacity(vpcs.len() + kept + pools.len());
-    // (region, VPC id) -> its blocks with their managed state, for the subnets.
-    let mut block_state: FxHashMap<(&str, &str), Vec<BlockState>> =
-        FxHashMap::with_capacity_and_hasher(vpcs.len(), Default::default());
+    // Each kept subnet's VPC, by its index in `vpcs` (and so in `resources`, which
+    // starts with the VPC records); NO_VPC when its VPC was not listed.
+    let vpc_of = vpc_of_each_subnet(&vpcs, &subnets, &keep);
     {
-        // FxHash: these maps hold 100k+ short, trusted keys; SipHash's DoS resistance
-        // buys nothing here and cost a tenth of the run.
-        let mut by_vpc: FxHashMap<(&str, &str), Vec<&Subnet>> =
-            FxHashMap::with_capacity_and_hasher(vpcs.len(), Default::default());
-        for (s, _) in subnets.iter().zip(&keep).filter(|(_, k)| **k) {
-            by_vpc
-                .entry((s.region.as_str(), s.vpc_id.as_str()))
-                .or_default()
-                .push(s);
+        // The kept subnets grouped by VPC in one flat vector, in inventory order within
+        // a VPC: two passes instead of a growing vector per VPC.
+        let mut start = vec![0usize; vpcs.len() + 1];
+        for &v in vpc_of.iter().filter(|v| **v != NO_VPC) {
+            start[v as usize + 1] += 1;
         }
-        for &vpc in &vpcs {
-            let members = by_vpc
-                .get(&(vpc.region.as_str(), vpc.id.as_str()))
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            let rec = vpc_record(vpc, members, thresholds, source, &mut ipam);
-            block_state.insert(
-                (vpc.region.as_str(), vpc.id.as_str()),
-                rec.cidr_blocks
-                    .iter()
-                    .map(|b| (b.cidr, b.managed))
-                    .collect(),
-            );
-            resources.push(rec);
+        for v in 0..vpcs.len() {
+            start[v + 1] += start[v];
+        }
+        // Subnet indices placed at their VPC's next free slot (a counting sort).
+        let mut next = start.clone();
+        let mut order = vec![0u32; start[vpcs.len()]];
+        for (i, &v) in vpc_of.iter().enumerate().filter(|(_, v)| **v != NO_VPC) {
+            order[next[v as usize]] = i as u32;
+            next[v as usize] += 1;
+        }
+        let members: Vec<&Subnet> = order.into_iter().map(|i| &subnets[i as usize]).collect();
+        for (v, &vpc) in vpcs.iter().enumerate() {
+            let group = &members[start[v]..start[v + 1]];
+            resources.push(vpc_record(vpc, group, thresholds, source, &mut ipam));
         }
     }
-    let subnets = subnets.into_iter().zip(keep).zip(observed);
-    for ((s, _), seen) in subnets.filter(|((_, keep), _)| *keep) {
-        let managed = s.ipv4_cidr.and_then(|net| {
-            block_state
-                .get(&(s.region.as_str(), s.vpc_id.as_str()))
-                .and_then(|blocks| blocks.iter().find(|(b, _)| cidr::contains(b, &net)))
-                .and_then(|(_, m)| *m)
+    let subnets = subnets.into_iter().zip(keep).zip(observed).zip(vpc_of);
+    for (((s, _), seen), v) in subnets.filter(|(((_, keep), _), _)| *keep) {
+        // The state of the VPC block that holds the subnet.
+        let vpc = (v != NO_VPC).then(|| &resources[v as usize]);
+        let managed = s.ipv4_cidr.zip(vpc).and_then(|(net, vpc)| {
+            let block = vpc
+                .cidr_blocks
+                .iter()
+                .find(|b| cidr::contains(&b.cidr, &net));
+            block?.managed
         });
         let mut rec = subnet_record(s, thresholds, source);
         rec.managed = managed;
