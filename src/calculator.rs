@@ -7,7 +7,7 @@ use crate::report::{
     round_percent, AddressUsage, AppliedThresholds, BlockUsage, IpamObservation, Measure,
     OverlapGroup, OverlapMember, PoolDetails, ResourceRecord, ResourceType, Summary, Unit,
 };
-use crate::subnet_match::{id_key, match_subnets, IpamSubnetCidrs, Matched};
+use crate::subnet_match::{cmp_ids, id_key, match_subnets, IpamSubnetCidrs, Matched};
 use crate::thresholds::{Status, ThresholdSource, Thresholds};
 use compact_str::CompactString;
 use ipnet::IpNet;
@@ -673,15 +673,10 @@ fn sort_worst_first(resources: &mut [ResourceRecord]) {
         })
         .collect();
     keys.sort_unstable_by(|a, b| {
-        (a.0, a.1, a.2)
-            .cmp(&(b.0, b.1, b.2))
-            .then_with(|| match a.3 > 24 || b.3 > 24 {
-                // Alike in their first 24 bytes: the text decides, as in worst_first.
-                true => resources[a.4 as usize]
-                    .resource_id
-                    .cmp(&resources[b.4 as usize].resource_id),
-                false => a.3.cmp(&b.3),
-            })
+        let id = |k: &Key| resources[k.4 as usize].resource_id.as_str();
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then_with(|| cmp_ids((a.2, a.3), || id(a), (b.2, b.3), || id(b)))
             .then(a.4.cmp(&b.4))
     });
     let mut order: Vec<u32> = keys.into_iter().map(|k| k.4).collect();

@@ -23,6 +23,22 @@ pub fn id_key(id: &str) -> IdKey {
     ([word(0), word(1), word(2)], id.len())
 }
 
+/// Orders two ids by their key words and lengths, reading the texts only when the
+/// words tie and one id is over 24 bytes. With the words in the id's own order, this is
+/// the order of the texts; in any fixed word order, equal ids compare equal.
+pub fn cmp_ids<'t>(
+    a: ([u64; 3], u32),
+    a_text: impl FnOnce() -> &'t str,
+    b: ([u64; 3], u32),
+    b_text: impl FnOnce() -> &'t str,
+) -> Ordering {
+    match a.0.cmp(&b.0) {
+        Ordering::Equal if a.1 > 24 || b.1 > 24 => a_text().cmp(b_text()),
+        Ordering::Equal => a.1.cmp(&b.1),
+        other => other,
+    }
+}
+
 /// IPAM's entries for subnets, a column per field, as `match_subnets` reads them.
 #[derive(Default)]
 pub struct IpamSubnetCidrs {
@@ -108,18 +124,19 @@ impl Entry {
         }
     }
 
-    /// Orders by id. The texts are read only when the keys cannot decide (ids over 24
-    /// bytes).
+    /// Orders by id ([`cmp_ids`]).
     fn cmp_id<'t>(
         &self,
         text: impl FnOnce() -> &'t str,
         other: &Entry,
         other_text: impl FnOnce() -> &'t str,
     ) -> Ordering {
-        match (self.words, self.len).cmp(&(other.words, other.len)) {
-            Ordering::Equal if self.len > 24 => text().cmp(other_text()),
-            order => order,
-        }
+        cmp_ids(
+            (self.words, self.len),
+            text,
+            (other.words, other.len),
+            other_text,
+        )
     }
 }
 
