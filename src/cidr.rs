@@ -85,14 +85,8 @@ pub fn intersection(a: &IpNet, b: &IpNet) -> Option<IpNet> {
     }
 }
 
-/// Splits the inclusive range `[start, end]` into the fewest aligned CIDR blocks.
-pub fn range_to_cidrs(family: Family, start: u128, end: u128) -> Vec<IpNet> {
-    let mut out = Vec::new();
-    range_to_cidrs_into(family, start, end, &mut out);
-    out
-}
-
-/// [`range_to_cidrs`], appending to `out`.
+/// Splits the inclusive range `[start, end]` into the fewest aligned CIDR blocks,
+/// appended to `out`.
 pub fn range_to_cidrs_into(family: Family, mut start: u128, end: u128, out: &mut Vec<IpNet>) {
     let bits = family.bits();
     loop {
@@ -123,20 +117,12 @@ pub fn range_to_cidrs_into(family: Family, mut start: u128, end: u128, out: &mut
     }
 }
 
-/// The parts of `parent` not covered by any of `used`, as aggregated CIDR blocks in
-/// address order. Used blocks outside `parent` (or of the other family) are ignored;
-/// a used block that contains `parent` leaves nothing free.
-pub fn free_blocks<'a>(parent: &IpNet, used: impl IntoIterator<Item = &'a IpNet>) -> Vec<IpNet> {
-    let mut free = Vec::new();
-    split(parent, used, &mut Vec::new(), &mut free);
-    free
-}
-
 /// Splits `parent` into the space `used` covers, returned (in addresses, without
 /// double counting), and the rest, appended to `free_out` as aggregated blocks in
 /// address order. Both come from one sort and one walk; `ranges` is scratch space a
-/// caller can reuse across calls. Used blocks are clipped to `parent` as in
-/// [`free_blocks`].
+/// caller can reuse across calls. Used blocks outside `parent` (or of the other
+/// family) are ignored, the others clipped to it: one that contains `parent` leaves
+/// nothing free.
 pub fn split<'a>(
     parent: &IpNet,
     used: impl IntoIterator<Item = &'a IpNet>,
@@ -219,6 +205,19 @@ mod tests {
 
     fn n(s: &str) -> IpNet {
         s.parse().unwrap()
+    }
+
+    fn range_to_cidrs(family: Family, start: u128, end: u128) -> Vec<IpNet> {
+        let mut out = Vec::new();
+        range_to_cidrs_into(family, start, end, &mut out);
+        out
+    }
+
+    /// The free blocks `split` appends, on their own.
+    fn free_blocks<'a>(parent: &IpNet, used: impl IntoIterator<Item = &'a IpNet>) -> Vec<IpNet> {
+        let mut free = Vec::new();
+        split(parent, used, &mut Vec::new(), &mut free);
+        free
     }
 
     #[test]
