@@ -982,9 +982,9 @@ fn subnet_cidr(id: &str, cidr: &str, pool: &str) -> ResourceCidr {
     }
 }
 
-/// Shared copies and IPAM's subnet CIDRs are matched by sorting both sides: every kept
-/// subnet gets exactly the observation of its own id and CIDR, whatever the order,
-/// for short ids and for long ones that share their first 24 bytes.
+/// Shared copies and IPAM's subnet CIDRs are matched by grouping both sides by id:
+/// every kept subnet gets exactly the observation of its own id and CIDR, whatever the
+/// order, for short ids and for long ones that share their first 24 bytes.
 #[test]
 fn each_subnet_gets_the_ipam_observation_of_its_own_id_and_cidr() {
     let id = |i: u32| {
