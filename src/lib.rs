@@ -9,6 +9,7 @@ pub mod config;
 pub mod event;
 pub mod handler;
 pub mod inventory;
+mod rank_sort;
 pub mod report;
 pub mod run;
 pub mod sinks;

@@ -5,6 +5,7 @@
 //! and two full comparison sorts cost a third of the calculator.
 
 use crate::inventory::Subnet;
+use crate::rank_sort::group_by_rank;
 use crate::report::IpamObservation;
 use compact_str::CompactString;
 use ipnet::IpNet;
@@ -152,38 +153,7 @@ fn id_hash(e: &Entry) -> u64 {
     h
 }
 
-/// Entries grouped by [`id_hash`] into `1 << bits` buckets with a counting sort: two
-/// passes, no comparisons. Returns the entries and where each bucket starts (one more
-/// start than buckets).
-fn bucketed(entries: &[Entry], bits: u32) -> (Vec<Entry>, Vec<u32>) {
-    let bucket = |e: &Entry| id_hash(e).checked_shr(64 - bits).unwrap_or(0) as usize;
-    let of_each: Vec<u32> = entries.iter().map(|e| bucket(e) as u32).collect();
-    let mut start = vec![0u32; (1usize << bits) + 1];
-    for &b in &of_each {
-        start[b as usize + 1] += 1;
-    }
-    for b in 1..start.len() {
-        start[b] += start[b - 1];
-    }
-    let mut next = start.clone();
-    let mut out = vec![entries.first().copied().unwrap_or(EMPTY); entries.len()];
-    for (e, &b) in entries.iter().zip(&of_each) {
-        out[next[b as usize] as usize] = *e;
-        next[b as usize] += 1;
-    }
-    (out, start)
-}
-
-/// Filler for [`bucketed`]'s output before every slot is written.
-const EMPTY: Entry = Entry {
-    words: [0; 3],
-    len: 0,
-    region: 0,
-    at: 0,
-    cidr: NO_CIDR,
-};
-
-/// Both sides are grouped by a hash of the id ([`bucketed`]), so an id's entries on
+/// Both sides are grouped by a hash of the id ([`group_by_rank`]), so an id's entries on
 /// either side share a bucket of one or two entries on average; each bucket is then
 /// sorted and walked on its own. This gives what one sort of each whole side gave, at
 /// the price of two counting passes.
@@ -224,8 +194,9 @@ pub fn match_subnets(subnets: &[Subnet], theirs: IpamSubnetCidrs) -> Matched {
 
     // About one of our entries per bucket.
     let bits = ours.len().max(1).next_power_of_two().trailing_zeros();
-    let (mut ours, our_start) = bucketed(&ours, bits);
-    let (mut theirs, their_start) = bucketed(&theirs, bits);
+    let bucket = |e: &Entry| id_hash(e).checked_shr(64 - bits).unwrap_or(0) as usize;
+    let (mut ours, our_start) = group_by_rank(&ours, 1 << bits, bucket);
+    let (mut theirs, their_start) = group_by_rank(&theirs, 1 << bits, bucket);
     let our_id = |e: &Entry| subnets[e.at as usize].id.as_str();
     let their_id = |e: &Entry| ids[e.at as usize].as_str();
 
