@@ -152,6 +152,7 @@ fn named<'a>(
 async fn one_report_covers_three_accounts_in_two_regions() {
     let emu = Emulator::start(None);
     seed_three_accounts(&emu).await;
+    emu.reset_request_counts();
     let r = run(
         &emu,
         config(AccountSelection::List(vec![
@@ -161,6 +162,11 @@ async fn one_report_covers_three_accounts_in_two_regions() {
     )
     .await
     .expect("every scope answers");
+
+    // Each member account is entered once for the run, though four scans (two regions,
+    // VPC and IPAM halves) use its credentials.
+    let counts = emu.request_counts();
+    assert_eq!(counts.get("sts:AssumeRole"), Some(&2), "{counts:?}");
 
     let scopes: Vec<(String, String)> = r
         .scopes

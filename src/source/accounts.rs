@@ -6,8 +6,9 @@ use crate::config::partition;
 use crate::inventory::ScanError;
 use aws_sdk_ec2::config::Credentials;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
-use tokio::sync::{Mutex, OnceCell};
+use tokio::sync::OnceCell;
 
 /// Assumed-role credentials are reused while they have at least this much life left,
 /// longer than any one invocation (Lambda's timeout is at most 15 minutes).
@@ -19,7 +20,10 @@ pub struct AccountAccess {
     organizations: aws_sdk_organizations::Client,
     member_role: Option<String>,
     own: OnceCell<String>,
-    cache: Mutex<HashMap<String, Credentials>>,
+    /// One slot per member account. The map's lock is held only to find the slot, so
+    /// an AssumeRole in flight for one account never holds up another; the scopes of
+    /// one account wait on its slot and share a single AssumeRole.
+    cache: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Credentials>>>>>,
 }
 
 impl AccountAccess {
@@ -102,8 +106,12 @@ impl AccountAccess {
                 message: "no MEMBER_ROLE_NAME configured to enter this account".into(),
             });
         };
-        let mut cache = self.cache.lock().await;
-        if let Some(c) = cache.get(account) {
+        let slot = {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(cache.entry(account.to_string()).or_default())
+        };
+        let mut slot = slot.lock().await;
+        if let Some(c) = slot.as_ref() {
             let fresh = c
                 .expiry()
                 .is_none_or(|e| e > SystemTime::now() + MIN_REMAINING);
@@ -138,7 +146,7 @@ impl AccountAccess {
             SystemTime::try_from(*c.expiration()).ok(),
             "AssumeRole",
         );
-        cache.insert(account.to_string(), creds.clone());
+        *slot = Some(creds.clone());
         Ok(Some(creds))
     }
 }
