@@ -989,3 +989,139 @@ async fn list_regions_error_is_a_scan_error() {
     );
     assert_eq!(err.code.as_deref(), Some("UnauthorizedOperation"));
 }
+
+// ---------------------------------------------------------------------------------
+// Server errors (5xx)
+// ---------------------------------------------------------------------------------
+
+fn internal_error() -> HttpResponse {
+    ec2_error(
+        500,
+        "InternalError",
+        "An internal error has occurred. Retry your request.",
+    )
+}
+
+fn unavailable() -> HttpResponse {
+    ec2_error(
+        503,
+        "Unavailable",
+        "The server is overloaded and can't handle the request.",
+    )
+}
+
+/// A proxy's answer: a 502 whose body is not EC2's XML at all.
+fn bad_gateway() -> HttpResponse {
+    let mut resp = HttpResponse::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(502).unwrap(),
+        aws_smithy_types::body::SdkBody::from("<html><body>502 Bad Gateway</body></html>"),
+    );
+    resp.headers_mut().insert("content-type", "text/html");
+    resp
+}
+
+#[tokio::test]
+async fn server_errors_that_clear_are_retried_and_lose_nothing() {
+    let vpcs = vec![
+        vpc("vpc-0a00000000000001a", "10.0.0.0/16"),
+        vpc("vpc-0a00000000000002a", "10.1.0.0/16"),
+    ];
+    let subnets = vec![
+        subnet(
+            "subnet-0b0000000000001b",
+            "vpc-0a00000000000001a",
+            "10.0.0.0/24",
+            "eu-west-1a",
+            251,
+        ),
+        subnet(
+            "subnet-0b0000000000002b",
+            "vpc-0a00000000000002a",
+            "10.1.0.0/24",
+            "eu-west-1b",
+            200,
+        ),
+    ];
+    let v1 = mock!(Client::describe_vpcs)
+        .sequence()
+        .http_response(internal_error)
+        .output(move || vpcs_page(vpcs.clone(), None))
+        .build();
+    let s1 = mock!(Client::describe_subnets)
+        .sequence()
+        .http_response(unavailable)
+        .http_response(bad_gateway)
+        .output(move || subnets_page(subnets.clone(), None))
+        .build();
+    let client = mocked(RuleMode::MatchAny, &[&v1, &s1]);
+
+    let inv = tokio::time::timeout(Duration::from_secs(30), scan_region(&client, &scope()))
+        .await
+        .expect("retries with a 1 ms backoff finish quickly")
+        .expect("5xx answers that clear are retried transparently");
+
+    assert_eq!(
+        ids_vpcs(&inv),
+        ["vpc-0a00000000000001a", "vpc-0a00000000000002a"]
+    );
+    assert_eq!(
+        ids_subnets(&inv),
+        ["subnet-0b0000000000001b", "subnet-0b0000000000002b"]
+    );
+    assert_eq!(
+        subnet_by_id(&inv, "subnet-0b0000000000002b").available_ips,
+        Some(200)
+    );
+    assert_eq!((v1.num_calls(), s1.num_calls()), (2, 3));
+}
+
+#[tokio::test]
+async fn a_server_error_that_never_clears_names_operation_and_code() {
+    let vpcs = single_vpc_page(vec![vpc("vpc-0a00000000000001a", "10.0.0.0/16")]);
+    let subnets = mock!(Client::describe_subnets)
+        .sequence()
+        .http_response(internal_error)
+        .repeatedly()
+        .build();
+    let client = mocked(RuleMode::MatchAny, &[&vpcs, &subnets]);
+
+    let err = tokio::time::timeout(Duration::from_secs(30), scan_region(&client, &scope()))
+        .await
+        .expect("retries with a 1 ms backoff finish quickly")
+        .expect_err("500 on every attempt");
+
+    assert_eq!(
+        (
+            err.account_id.as_str(),
+            err.region.as_str(),
+            err.operation.as_str(),
+            err.code.as_deref()
+        ),
+        (ACCOUNT, REGION, "DescribeSubnets", Some("InternalError"))
+    );
+    assert!(err.message.contains("internal error"), "{}", err.message);
+    assert_eq!(subnets.num_calls(), 3, "max_attempts = 3");
+}
+
+#[tokio::test]
+async fn a_gateway_error_without_an_aws_body_still_explains_itself() {
+    let vpcs = mock!(Client::describe_vpcs)
+        .sequence()
+        .http_response(bad_gateway)
+        .repeatedly()
+        .build();
+    let client = mocked(RuleMode::MatchAny, &[&vpcs]);
+
+    let err = tokio::time::timeout(Duration::from_secs(30), scan_region(&client, &scope()))
+        .await
+        .expect("retries with a 1 ms backoff finish quickly")
+        .expect_err("502 on every attempt");
+
+    assert_eq!(err.operation, "DescribeVpcs");
+    assert_eq!(vpcs.num_calls(), 3, "a 502 is transient and retried");
+    assert_eq!(err.code, None, "the answer named no AWS error");
+    assert_eq!(
+        err.message, "HTTP 502 answer without an AWS error code or message",
+        "the status, not a dump of the response"
+    );
+}

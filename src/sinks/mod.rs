@@ -27,9 +27,9 @@ pub struct SinkError {
 }
 
 impl SinkError {
-    pub fn from_sdk<E>(operation: &str, err: &E) -> SinkError
+    pub fn from_sdk<E>(operation: &str, err: &crate::aws_error::AwsError<E>) -> SinkError
     where
-        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error,
+        E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     {
         let (code, message) = crate::aws_error::code_and_message(err);
         SinkError {

@@ -239,7 +239,12 @@ pub(crate) fn tags(tags: &[Tag]) -> Tags {
 }
 
 /// Turns any SDK error into a scope error with the AWS error code when there is one.
-pub fn sdk_error<E>(account_id: &str, region: &str, operation: &str, err: E) -> ScanError
+pub fn sdk_error<E>(
+    account_id: &str,
+    region: &str,
+    operation: &str,
+    err: crate::aws_error::AwsError<E>,
+) -> ScanError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

@@ -258,7 +258,7 @@ fn on_error<'a, E>(
     scope: &'a Scope,
     operation: &'a str,
     pool: Option<&'a str>,
-) -> impl Fn(E) -> ScanError + 'a
+) -> impl Fn(crate::aws_error::AwsError<E>) -> ScanError + 'a
 where
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
 {
