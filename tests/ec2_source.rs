@@ -13,7 +13,7 @@ use aws_smithy_mocks::{mock, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use ec2_mocks::{ec2_error, mocked, net, tag, tags, throttled};
 use ipam_monitor::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
-use ipam_monitor::source::ec2::{list_regions, scan_region, PAGE_SIZE};
+use ipam_monitor::source::ec2::{list_regions, scan_region, scope_client, PAGE_SIZE};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -1124,4 +1124,71 @@ async fn a_gateway_error_without_an_aws_body_still_explains_itself() {
         err.message, "HTTP 502 answer without an AWS error code or message",
         "the status, not a dump of the response"
     );
+}
+
+// ---------------------------------------------------------------------------------
+// Retry quota per account and region
+// ---------------------------------------------------------------------------------
+
+/// VPCs throttled `throttles` times, then one page of one VPC; no subnets.
+fn throttled_then_one_vpc(throttles: usize) -> (Rule, Rule) {
+    let vpcs = mock!(Client::describe_vpcs)
+        .sequence()
+        .http_response(throttled)
+        .times(throttles)
+        .output(|| vpcs_page(vec![vpc("vpc-0a00000000000001a", "10.0.0.0/16")], None))
+        .build();
+    (vpcs, single_subnet_page(vec![]))
+}
+
+#[tokio::test]
+async fn a_throttled_account_does_not_use_up_the_retries_of_another_in_its_region() {
+    // Account ids of this test only: retry quotas live in a process-wide map by name.
+    let noisy = Scope {
+        account_id: "210000000001".into(),
+        region: REGION.into(),
+    };
+    let quiet = Scope {
+        account_id: "210000000002".into(),
+        region: REGION.into(),
+    };
+    // The noisy account is throttled on every attempt until its quota (500 tokens, 5
+    // per throttled retry) is gone: 60 scans of 3 attempts would need 120 retries.
+    let always = mock!(Client::describe_vpcs)
+        .sequence()
+        .http_response(throttled)
+        .repeatedly()
+        .build();
+    let base = mocked(RuleMode::MatchAny, &[&always]);
+    let noisy_client = scope_client(base.config(), &noisy, None);
+    for _ in 0..60 {
+        let err = scan_region(&noisy_client, &noisy)
+            .await
+            .expect_err("throttled");
+        assert_eq!(err.code.as_deref(), Some("RequestLimitExceeded"));
+    }
+    assert!(
+        always.num_calls() < 180,
+        "the quota ran out and some retries were refused ({} calls)",
+        always.num_calls()
+    );
+
+    // Another client in the noisy scope shares its spent quota: a throttled first
+    // attempt is not retried.
+    let (vpcs, subnets) = throttled_then_one_vpc(1);
+    let again = mocked(RuleMode::MatchAny, &[&vpcs, &subnets]);
+    let err = scan_region(&scope_client(again.config(), &noisy, None), &noisy)
+        .await
+        .expect_err("no retry left in the noisy scope");
+    assert_eq!(err.code.as_deref(), Some("RequestLimitExceeded"));
+    assert_eq!(vpcs.num_calls(), 1);
+
+    // The quiet account in the same region still has its own retries.
+    let (vpcs, subnets) = throttled_then_one_vpc(2);
+    let other = mocked(RuleMode::MatchAny, &[&vpcs, &subnets]);
+    let inv = scan_region(&scope_client(other.config(), &quiet, None), &quiet)
+        .await
+        .expect("the quiet account retries its throttled call");
+    assert_eq!(ids_vpcs(&inv), ["vpc-0a00000000000001a"]);
+    assert_eq!(vpcs.num_calls(), 3);
 }

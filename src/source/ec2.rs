@@ -6,6 +6,8 @@ use super::NetworkSource;
 use crate::cidr;
 use crate::inventory::{IpamInventory, ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
 use crate::thresholds::TAG_PREFIX;
+use aws_sdk_ec2::config::retry::RetryPartition;
+use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::{SubnetCidrBlockStateCode, Tag, VpcCidrBlockStateCode};
 use aws_sdk_ec2::Client;
@@ -30,23 +32,39 @@ impl Ec2Source {
     }
 
     async fn client_for(&self, scope: &Scope) -> Result<Client, ScanError> {
-        let mut conf = self
-            .base
-            .to_builder()
-            .region(aws_sdk_ec2::config::Region::new(scope.region.clone()));
-        if let Some(creds) = self
+        let creds = self
             .accounts
             .credentials_for(&scope.account_id)
             .await
             .map_err(|mut e| {
                 e.region = scope.region.clone();
                 e
-            })?
-        {
-            conf = conf.credentials_provider(creds);
-        }
-        Ok(Client::from_conf(conf.build()))
+            })?;
+        Ok(scope_client(&self.base, scope, creds))
     }
+}
+
+/// An EC2 client for one scope: its region, the account's credentials (`None`: the
+/// function's own), and a retry partition of its own. EC2 throttles each account and
+/// region separately, so each scope gets its own retry quota and adaptive rate
+/// limiter; the SDK's default partition is per region only, where one throttled
+/// account would use up the retries of every other account in that region.
+pub fn scope_client(
+    base: &aws_sdk_ec2::Config,
+    scope: &Scope,
+    creds: Option<Credentials>,
+) -> Client {
+    let mut conf = base
+        .to_builder()
+        .region(aws_sdk_ec2::config::Region::new(scope.region.clone()))
+        .retry_partition(RetryPartition::new(format!(
+            "ec2-{}-{}",
+            scope.account_id, scope.region
+        )));
+    if let Some(creds) = creds {
+        conf = conf.credentials_provider(creds);
+    }
+    Client::from_conf(conf.build())
 }
 
 impl NetworkSource for Ec2Source {
