@@ -1022,26 +1022,9 @@ fn bad_gateway() -> HttpResponse {
 
 #[tokio::test]
 async fn server_errors_that_clear_are_retried_and_lose_nothing() {
-    let vpcs = vec![
-        vpc("vpc-0a00000000000001a", "10.0.0.0/16"),
-        vpc("vpc-0a00000000000002a", "10.1.0.0/16"),
-    ];
-    let subnets = vec![
-        subnet(
-            "subnet-0b0000000000001b",
-            "vpc-0a00000000000001a",
-            "10.0.0.0/24",
-            "eu-west-1a",
-            251,
-        ),
-        subnet(
-            "subnet-0b0000000000002b",
-            "vpc-0a00000000000002a",
-            "10.1.0.0/24",
-            "eu-west-1b",
-            200,
-        ),
-    ];
+    // The first page of each fixture, as the only page.
+    let vpcs = vpc_pages()[0].vpcs().to_vec();
+    let subnets = subnet_pages()[0].subnets().to_vec();
     let v1 = mock!(Client::describe_vpcs)
         .sequence()
         .http_response(internal_error)
@@ -1066,7 +1049,11 @@ async fn server_errors_that_clear_are_retried_and_lose_nothing() {
     );
     assert_eq!(
         ids_subnets(&inv),
-        ["subnet-0b0000000000001b", "subnet-0b0000000000002b"]
+        [
+            "subnet-0b0000000000001b",
+            "subnet-0b0000000000002b",
+            "subnet-0b0000000000003b"
+        ]
     );
     assert_eq!(
         subnet_by_id(&inv, "subnet-0b0000000000002b").available_ips,
