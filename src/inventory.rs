@@ -7,6 +7,7 @@
 use compact_str::CompactString;
 use ipnet::IpNet;
 use serde::Serialize;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 
 /// One account in one region: the unit that is scanned and that can fail.
@@ -24,9 +25,10 @@ impl std::fmt::Display for Scope {
 
 /// A resource's tags, sorted by key. A small vector rather than a `BTreeMap`: every
 /// map allocates a node of eleven slots even for one tag, which at 100k subnets cost
-/// more than half the inventory.
+/// more than half the inventory. The one tag most resources keep (Name) is held
+/// inline: at 100k subnets a heap block each was 100k allocations and frees.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tags(Vec<(CompactString, CompactString)>);
+pub struct Tags(SmallVec<[(CompactString, CompactString); 1]>);
 
 impl Tags {
     pub fn new() -> Tags {

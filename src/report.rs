@@ -7,6 +7,7 @@ use crate::thresholds::{Status, ThresholdSource, Thresholds};
 use compact_str::CompactString;
 use ipnet::IpNet;
 use serde::Serialize;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::io::Write;
 
@@ -94,7 +95,7 @@ pub struct ResourceRecord {
     pub vpc_id: Option<CompactString>,
     pub availability_zone: Option<CompactString>,
     /// Every CIDR of the resource, IPv4 first.
-    pub cidrs: Vec<IpNet>,
+    pub cidrs: Cidrs,
     /// The family `total`...`utilization_percent` are about.
     pub address_family: Family,
     /// Whether an IPAM allocation covers this resource; `null` until IPAM is scanned.
@@ -131,6 +132,10 @@ pub struct ResourceRecord {
     pub ipam_observed: Option<Box<IpamObservation>>,
     pub warnings: Vec<String>,
 }
+
+/// A resource's CIDRs. Most subnets have one, kept inline: a heap block for each of
+/// 100k subnets was a tenth of the calculator's allocations.
+pub type Cidrs = SmallVec<[IpNet; 1]>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PoolDetails {
@@ -228,6 +233,27 @@ pub fn round_percent(p: f64) -> f64 {
     (p * 100.0).round() / 100.0
 }
 
+/// Appends `p` as `format!("{p}")` would. A [`round_percent`] figure (hundredths
+/// from 0 upward) is written from its integer hundredths: `{}`'s shortest-digits
+/// search cost ~800 instructions a number, and warnings write thousands of them.
+pub fn push_percent(out: &mut String, p: f64) {
+    use std::fmt::Write as _;
+    let hundredths = (p * 100.0).round();
+    // The same double as the decimal `hundredths / 100`, so its shortest digits are
+    // that decimal's; anything else (and -0, which prints "-0") takes `{}`.
+    if p.is_sign_positive() && hundredths < 1e15 && hundredths / 100.0 == p {
+        let h = hundredths as u64;
+        let (whole, frac) = (h / 100, h % 100);
+        let _ = match frac {
+            0 => write!(out, "{whole}"),
+            f if f % 10 == 0 => write!(out, "{whole}.{}", f / 10),
+            f => write!(out, "{whole}.{f:02}"),
+        };
+    } else {
+        let _ = write!(out, "{p}");
+    }
+}
+
 /// Counts the bytes serde_json would write, without keeping them.
 struct ByteCount(usize);
 
@@ -246,4 +272,41 @@ pub fn json_len(value: &impl Serialize) -> usize {
     let mut n = ByteCount(0);
     serde_json::to_writer(&mut n, value).expect("report values serialize");
     n.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{push_percent, round_percent};
+
+    fn pushed(p: f64) -> String {
+        let mut s = String::new();
+        push_percent(&mut s, p);
+        s
+    }
+
+    /// Every rounded figure from 0 to 1000 % (and a few far beyond), as `{}` writes it.
+    #[test]
+    fn rounded_percentages_read_as_display_writes_them() {
+        for h in (0..=100_000u64).chain([1 << 40, 99_999_999_999_999]) {
+            let p = h as f64 / 100.0;
+            assert_eq!(pushed(p), format!("{p}"), "{h} hundredths");
+        }
+    }
+
+    /// Figures that are not hundredths fall back to `{}`, digit for digit.
+    #[test]
+    fn other_figures_read_as_display_writes_them() {
+        for p in [
+            -0.0,
+            -12.5,
+            33.334,
+            1.0 / 3.0,
+            1e20,
+            f64::NAN,
+            f64::INFINITY,
+            round_percent(2.0 / 3.0 * 100.0) + f64::EPSILON * 64.0,
+        ] {
+            assert_eq!(pushed(p), format!("{p}"), "{p:?}");
+        }
+    }
 }
