@@ -181,10 +181,14 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     let Matched { keep, observed } = match_subnets(&subnets, subnet_cidrs);
     let kept = keep.iter().filter(|k| **k).count();
 
-    let mut resources: Vec<ResourceRecord> = Vec::with_capacity(vpcs.len() + kept + pools.len());
-    // Each kept subnet's VPC, by its index in `vpcs` (and so in `resources`, which
-    // starts with the VPC records); NO_VPC when its VPC was not listed.
+    let mut records = Records::with_capacity(vpcs.len() + kept + pools.len());
+    // Each kept subnet's VPC, by its index in `vpcs`; NO_VPC when its VPC was not listed.
     let vpc_of = vpc_of_each_subnet(&vpcs, &subnets, &keep);
+    // Each VPC's blocks with their managed state, in one small flat list (VPC `v`'s are
+    // `blocks[block_start[v]..block_start[v + 1]]`): what a subnet needs of its VPC,
+    // without reading the VPC's record again.
+    let mut blocks: Vec<(IpNet, Option<bool>)> = Vec::new();
+    let mut block_start: Vec<u32> = Vec::with_capacity(vpcs.len() + 1);
     {
         // The kept subnets grouped by VPC in one flat vector, in inventory order within
         // a VPC: two passes instead of a growing vector per VPC.
@@ -207,38 +211,82 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
         for (v, &vpc) in vpcs.iter().enumerate() {
             let group = &members[start[v]..start[v + 1]];
             let rec = vpc_record(vpc, group, thresholds, source, &mut ipam, &mut scratch);
-            resources.push(rec);
+            block_start.push(blocks.len() as u32);
+            blocks.extend(rec.cidr_blocks.iter().map(|b| (b.cidr, b.managed)));
+            records.push(rec);
         }
+        block_start.push(blocks.len() as u32);
     }
     // Each kept subnet is read in place: its strings move into its record.
     let (mut subnets, mut observed) = (subnets, observed);
     for (i, s) in subnets.iter_mut().enumerate().filter(|(i, _)| keep[*i]) {
         // The state of the VPC block that holds the subnet.
-        let vpc = (vpc_of[i] != NO_VPC).then(|| &resources[vpc_of[i] as usize]);
-        let managed = s.ipv4_cidr.zip(vpc).and_then(|(net, vpc)| {
-            let block = vpc
-                .cidr_blocks
-                .iter()
-                .find(|b| cidr::contains(&b.cidr, &net));
-            block?.managed
+        let v = vpc_of[i] as usize;
+        let vpc_blocks = match v {
+            _ if v == NO_VPC as usize => &[][..],
+            v => &blocks[block_start[v] as usize..block_start[v + 1] as usize],
+        };
+        let managed = s.ipv4_cidr.and_then(|net| {
+            let block = vpc_blocks.iter().find(|b| cidr::contains(&b.0, &net));
+            block?.1
         });
-        let rec = subnet_record(s, thresholds, source, managed, observed[i].take());
-        resources.push(rec);
+        records.push(subnet_record(
+            s,
+            thresholds,
+            source,
+            managed,
+            observed[i].take(),
+        ));
     }
-    drop((subnets, observed, keep, vpc_of));
+    drop((subnets, observed, keep, vpc_of, blocks, block_start));
     drop(ipam);
     for pool in pools {
-        resources.push(pool_record(pool, thresholds, source));
+        records.push(pool_record(pool, thresholds, source));
     }
     let overlaps = find_overlaps(&vpcs);
-    // Counted before sorting, while records still lie in the order their boxed parts
-    // were allocated in.
-    let summary = summarize(&resources, overlaps.len());
-    sort_worst_first(&mut resources);
-    Calculated {
-        resources,
-        overlaps,
-        summary,
+    records.finish(overlaps)
+}
+
+/// The records as they are made, with what the report needs of each taken while the
+/// record is fresh in cache: its sort key and its counts in the summary. Two more
+/// passes over 100k records of 400 bytes each cost a twentieth of the calculator.
+struct Records {
+    resources: Vec<ResourceRecord>,
+    keys: Vec<ReportKey>,
+    summary: Summary,
+}
+
+impl Records {
+    fn with_capacity(n: usize) -> Records {
+        Records {
+            resources: Vec::with_capacity(n),
+            keys: Vec::with_capacity(n),
+            summary: Summary::default(),
+        }
+    }
+
+    fn push(&mut self, record: ResourceRecord) {
+        self.keys
+            .push(ReportKey::new(&record, self.resources.len()));
+        count(&mut self.summary, &record);
+        self.resources.push(record);
+    }
+
+    fn finish(self, overlaps: Vec<OverlapGroup>) -> Calculated {
+        let Records {
+            mut resources,
+            keys,
+            mut summary,
+        } = self;
+        summary.resources = resources.len();
+        summary.overlap_groups = overlaps.len();
+        summary.in_breach = summary.warning + summary.critical;
+        sort_by_keys(&mut resources, keys);
+        Calculated {
+            resources,
+            overlaps,
+            summary,
+        }
     }
 }
 
@@ -273,9 +321,10 @@ fn subnet_record(
     let mut warnings = std::mem::take(&mut s.warnings);
     warnings.extend(tag_warning);
 
-    let mut cidrs = Cidrs::new();
-    cidrs.extend(s.ipv4_cidr);
-    cidrs.extend_from_slice(&s.ipv6_cidrs);
+    let mut cidrs: Cidrs = s.ipv4_cidr.into_iter().collect();
+    if !s.ipv6_cidrs.is_empty() {
+        cidrs.extend_from_slice(&s.ipv6_cidrs);
+    }
 
     let (mut family, mut unit, mut measure) = (Family::Ipv4, Unit::Address, Measure::None);
     let (mut total, mut usable, mut used, mut free) = (0, 0, 0, 0);
@@ -366,10 +415,10 @@ fn checked_available(raw: Option<i64>, usable: u128, warnings: &mut Vec<String>)
 /// block's CIDR). Built by hand in one allocation: through `format!` the numbers cost
 /// ~3,000 instructions a warning (push_percent).
 fn disagreement(prefix: Option<&IpNet>, seen: &IpamObservation, ours: Option<f64>) -> String {
-    use std::fmt::Write as _;
     let mut text = String::with_capacity(112);
     if let Some(cidr) = prefix {
-        let _ = write!(text, "{cidr}: ");
+        cidr::push_cidr(&mut text, cidr);
+        text.push_str(": ");
     }
     text.push_str("IPAM reports ");
     push_percent(&mut text, seen.ip_usage_percent.unwrap_or_default());
@@ -624,7 +673,7 @@ fn subnet_address_usage(subnets: &[&Subnet]) -> AddressUsage {
 /// of consecutive items: O(n log n) and linear output even when thousands of default
 /// VPCs share 172.31.0.0/16.
 pub fn find_overlaps(vpcs: &[&Vpc]) -> Vec<OverlapGroup> {
-    let mut items: Vec<(Family, u128, u128, IpNet, &Vpc)> = vpcs
+    let items: Vec<(Family, u128, u128, IpNet, &Vpc)> = vpcs
         .iter()
         .flat_map(|v| {
             v.ipv4_blocks
@@ -637,9 +686,15 @@ pub fn find_overlaps(vpcs: &[&Vpc]) -> Vec<OverlapGroup> {
             (Family::of(b), s, e, *b, v)
         })
         .collect();
-    items.sort_by(|a, b| {
-        (a.0, a.1, std::cmp::Reverse(a.2)).cmp(&(b.0, b.1, std::cmp::Reverse(b.2)))
-    });
+    // Outermost first; alike blocks in input order. Unstable on small keys with the
+    // position as the last one: the same order as a stable sort, at half the cost.
+    let mut order: Vec<(Family, u128, Reverse<u128>, u32)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.0, it.1, Reverse(it.2), i as u32))
+        .collect();
+    order.sort_unstable();
+    let items: Vec<_> = order.iter().map(|o| items[o.3 as usize]).collect();
 
     let mut groups = Vec::new();
     let mut i = 0;
@@ -689,14 +744,21 @@ pub fn worst_first(a: &ResourceRecord, b: &ResourceRecord) -> std::cmp::Ordering
         .then_with(|| a.resource_id.cmp(&b.resource_id))
 }
 
-/// A stable sort by [`worst_first`]. Sorts small keys, then moves each record once:
-/// sorting the records themselves moved hundreds of bytes per comparison.
+/// A stable sort by [`worst_first`] (as `calculate` sorts, with the keys made here).
+#[cfg(test)]
 fn sort_worst_first(resources: &mut [ResourceRecord]) {
-    let mut keys: Vec<ReportKey> = resources
+    let keys = resources
         .iter()
         .enumerate()
         .map(|(i, r)| ReportKey::new(r, i))
         .collect();
+    sort_by_keys(resources, keys);
+}
+
+/// A stable sort by [`worst_first`], given each record's key. Sorts the small keys,
+/// then moves each record once: sorting the records themselves moved hundreds of
+/// bytes per comparison.
+fn sort_by_keys(resources: &mut [ResourceRecord], mut keys: Vec<ReportKey>) {
     let id = |at: u32| resources[at as usize].resource_id.as_str();
     let cmp = |a: &ReportKey, b: &ReportKey| {
         (a.status, a.utilization)
@@ -837,41 +899,33 @@ fn total_order_key(x: f64) -> i64 {
     bits ^ ((((bits >> 63) as u64) >> 1) as i64)
 }
 
-fn summarize(resources: &[ResourceRecord], overlap_groups: usize) -> Summary {
-    let mut s = Summary {
-        resources: resources.len(),
-        overlap_groups,
-        ..Summary::default()
-    };
-    for r in resources {
-        match r.resource_type {
-            ResourceType::Vpc => {
-                s.vpcs += 1;
-                for b in &r.cidr_blocks {
-                    match b.managed {
-                        Some(true) => s.managed_cidrs += 1,
-                        Some(false) => s.unmanaged_cidrs += 1,
-                        None => {}
-                    }
-                    s.ipam_disagreements +=
-                        usize::from(b.ipam_observed.as_ref().is_some_and(|o| o.disagrees));
+/// Adds one record to the summary's counts (`Records::finish` fills in the totals).
+fn count(s: &mut Summary, r: &ResourceRecord) {
+    match r.resource_type {
+        ResourceType::Vpc => {
+            s.vpcs += 1;
+            for b in &r.cidr_blocks {
+                match b.managed {
+                    Some(true) => s.managed_cidrs += 1,
+                    Some(false) => s.unmanaged_cidrs += 1,
+                    None => {}
                 }
+                s.ipam_disagreements +=
+                    usize::from(b.ipam_observed.as_ref().is_some_and(|o| o.disagrees));
             }
-            ResourceType::Subnet => s.subnets += 1,
-            ResourceType::IpamPool => s.ipam_pools += 1,
         }
-        s.ipam_disagreements += usize::from(r.ipam_observed.as_ref().is_some_and(|o| o.disagrees));
-        match r.status {
-            Status::Ok => s.ok += 1,
-            Status::Warning => s.warning += 1,
-            Status::Critical => s.critical += 1,
-        }
-        if !r.warnings.is_empty() {
-            s.resources_with_warnings += 1;
-        }
+        ResourceType::Subnet => s.subnets += 1,
+        ResourceType::IpamPool => s.ipam_pools += 1,
     }
-    s.in_breach = s.warning + s.critical;
-    s
+    s.ipam_disagreements += usize::from(r.ipam_observed.as_ref().is_some_and(|o| o.disagrees));
+    match r.status {
+        Status::Ok => s.ok += 1,
+        Status::Warning => s.warning += 1,
+        Status::Critical => s.critical += 1,
+    }
+    if !r.warnings.is_empty() {
+        s.resources_with_warnings += 1;
+    }
 }
 
 #[cfg(test)]

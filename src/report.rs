@@ -237,19 +237,22 @@ pub fn round_percent(p: f64) -> f64 {
 /// from 0 upward) is written from its integer hundredths: `{}`'s shortest-digits
 /// search cost ~800 instructions a number, and warnings write thousands of them.
 pub fn push_percent(out: &mut String, p: f64) {
-    use std::fmt::Write as _;
     let hundredths = (p * 100.0).round();
     // The same double as the decimal `hundredths / 100`, so its shortest digits are
     // that decimal's; anything else (and -0, which prints "-0") takes `{}`.
     if p.is_sign_positive() && hundredths < 1e15 && hundredths / 100.0 == p {
         let h = hundredths as u64;
-        let (whole, frac) = (h / 100, h % 100);
-        let _ = match frac {
-            0 => write!(out, "{whole}"),
-            f if f % 10 == 0 => write!(out, "{whole}.{}", f / 10),
-            f => write!(out, "{whole}.{f:02}"),
-        };
+        out.push_str(itoa::Buffer::new().format(h / 100));
+        let (tens, ones) = ((h / 10 % 10) as u8, (h % 10) as u8);
+        if tens != 0 || ones != 0 {
+            out.push('.');
+            out.push(char::from(b'0' + tens));
+        }
+        if ones != 0 {
+            out.push(char::from(b'0' + ones));
+        }
     } else {
+        use std::fmt::Write as _;
         let _ = write!(out, "{p}");
     }
 }

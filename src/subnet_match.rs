@@ -160,13 +160,23 @@ fn id_hash(e: &Entry) -> u64 {
 pub fn match_subnets(subnets: &[Subnet], theirs: IpamSubnetCidrs) -> Matched {
     // Regions as small integers, so copies are found without comparing text.
     let mut regions: FxHashMap<&str, u32> = FxHashMap::default();
+    // Subnets come a scope at a time: most share the region of the one before, which
+    // a comparison finds without hashing.
+    let mut last: Option<(&str, u32)> = None;
     // The CIDR rides in the entry so the walk below reads no subnet.
     let ours: Vec<Entry> = subnets
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let next = regions.len() as u32;
-            let region = *regions.entry(s.region.as_str()).or_insert(next);
+            let region = match last {
+                Some((name, n)) if name == s.region.as_str() => n,
+                _ => {
+                    let next = regions.len() as u32;
+                    let n = *regions.entry(s.region.as_str()).or_insert(next);
+                    last = Some((s.region.as_str(), n));
+                    n
+                }
+            };
             Entry::new(&s.id, region, i, packed_v4(s.ipv4_cidr.as_ref()))
         })
         .collect();

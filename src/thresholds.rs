@@ -161,7 +161,8 @@ fn check_percent(name: &str, value: f64) -> Result<(), String> {
 fn at_or_above(used: u128, total: u128, percent: f64) -> bool {
     const EXACT: u128 = (1u128 << 53) / 100;
     if used < EXACT && total < EXACT {
-        (used as f64) * 100.0 >= percent * (total as f64)
+        // Through u64: the same values without u128's software conversion.
+        (used as u64 as f64) * 100.0 >= percent * (total as u64 as f64)
     } else {
         crate::cidr::ratio(used, total) * 100.0 >= percent
     }
