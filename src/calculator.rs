@@ -141,15 +141,23 @@ fn vpc_of_each_subnet(vpcs: &[&Vpc], subnets: &[Subnet], keep: &[bool]) -> Vec<u
         .enumerate()
         .map(|(i, v)| ((v.region.as_str(), v.id.as_str()), i as u32))
         .collect();
+    // A VPC's subnets mostly come one after another: the previous answer is reused
+    // when the region and VPC id are the same, without hashing them.
+    let mut last: Option<((&str, &str), u32)> = None;
     subnets
         .iter()
         .zip(keep)
-        .map(|(s, keep)| match keep {
-            true => index
-                .get(&(s.region.as_str(), s.vpc_id.as_str()))
-                .copied()
-                .unwrap_or(NO_VPC),
-            false => NO_VPC,
+        .map(|(s, keep)| {
+            let key = (s.region.as_str(), s.vpc_id.as_str());
+            match (keep, last) {
+                (false, _) => NO_VPC,
+                (true, Some((k, v))) if k == key => v,
+                (true, _) => {
+                    let v = index.get(&key).copied().unwrap_or(NO_VPC);
+                    last = Some((key, v));
+                    v
+                }
+            }
         })
         .collect()
 }
@@ -217,9 +225,11 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
         }
         block_start.push(blocks.len() as u32);
     }
-    // Each kept subnet is read in place: its strings move into its record.
-    let (mut subnets, mut observed) = (subnets, observed);
-    for (i, s) in subnets.iter_mut().enumerate().filter(|(i, _)| keep[*i]) {
+    // Each kept subnet's strings move into its record, and what is left of it is freed
+    // at once, while it is still in cache.
+    let mut observed = observed;
+    for (i, mut s) in subnets.into_iter().enumerate().filter(|(i, _)| keep[*i]) {
+        let s = &mut s;
         // The state of the VPC block that holds the subnet.
         let v = vpc_of[i] as usize;
         let vpc_blocks = match v {
@@ -238,7 +248,7 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
             observed[i].take(),
         ));
     }
-    drop((subnets, observed, keep, vpc_of, blocks, block_start));
+    drop((observed, keep, vpc_of, blocks, block_start));
     drop(ipam);
     for pool in pools {
         records.push(pool_record(pool, thresholds, source));
@@ -265,6 +275,7 @@ impl Records {
         }
     }
 
+    #[inline]
     fn push(&mut self, record: ResourceRecord) {
         self.keys
             .push(ReportKey::new(&record, self.resources.len()));

@@ -195,10 +195,7 @@ pub fn ratio(num: u128, den: u128) -> f64 {
         return 0.0;
     }
     let shift = (128 - den.leading_zeros()).saturating_sub(53);
-    // Through u64 where the value fits, the same rounding without u128's software
-    // conversion (100k subnets and blocks each take a ratio).
-    let float = |x: u128| u64::try_from(x).map_or_else(|_| x as f64, |x| x as f64);
-    float(num >> shift) / float(den >> shift)
+    to_f64(num >> shift) / to_f64(den >> shift)
 }
 
 /// Appends `net` as its `Display` writes it. IPv4 is written from its octets: through
@@ -220,6 +217,21 @@ pub fn push_cidr(out: &mut String, net: &IpNet) {
             use std::fmt::Write as _;
             let _ = write!(out, "{net}");
         }
+    }
+}
+
+/// `x` as the nearest f64. Through u64 where it fits: the same rounding without
+/// u128's software conversion (every record and block takes a ratio).
+pub fn to_f64(x: u128) -> f64 {
+    // Out of line, so the slow conversion is not computed on both paths.
+    #[cold]
+    #[inline(never)]
+    fn wide(x: u128) -> f64 {
+        x as f64
+    }
+    match u64::try_from(x) {
+        Ok(x) => x as f64,
+        Err(_) => wide(x),
     }
 }
 

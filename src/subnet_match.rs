@@ -49,7 +49,8 @@ pub struct IpamSubnetCidrs {
     /// The resource's region when IPAM names it: an id and CIDR alike in two regions
     /// are two subnets.
     regions: Vec<Option<CompactString>>,
-    observations: Vec<Option<IpamObservation>>,
+    /// Boxed as they arrive, so matching moves a pointer, not 120 bytes.
+    observations: Vec<Option<Box<IpamObservation>>>,
 }
 
 impl IpamSubnetCidrs {
@@ -72,7 +73,7 @@ impl IpamSubnetCidrs {
         self.ids.push(id);
         self.cidrs.push(cidr);
         self.regions.push(region);
-        self.observations.push(Some(observation));
+        self.observations.push(Some(Box::new(observation)));
     }
 }
 
@@ -262,7 +263,7 @@ pub fn match_subnets(subnets: &[Subnet], theirs: IpamSubnetCidrs) -> Matched {
     // Boxed in subnet order, the order the calculator reads them in.
     let found = matched
         .into_iter()
-        .map(|j| Some(Box::new(observations[j? as usize].take()?)))
+        .map(|j| observations[j? as usize].take())
         .collect();
     Matched {
         keep,

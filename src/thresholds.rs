@@ -161,8 +161,8 @@ fn check_percent(name: &str, value: f64) -> Result<(), String> {
 fn at_or_above(used: u128, total: u128, percent: f64) -> bool {
     const EXACT: u128 = (1u128 << 53) / 100;
     if used < EXACT && total < EXACT {
-        // Through u64: the same values without u128's software conversion.
-        (used as u64 as f64) * 100.0 >= percent * (total as u64 as f64)
+        let (used, total) = (crate::cidr::to_f64(used), crate::cidr::to_f64(total));
+        used * 100.0 >= percent * total
     } else {
         crate::cidr::ratio(used, total) * 100.0 >= percent
     }
