@@ -814,39 +814,51 @@ fn sort_by_keys(resources: &mut [ResourceRecord], mut keys: Vec<ReportKey>) {
     }
 }
 
-/// Sorts one group of equal figures by id, then position, into `packed`. Each key
-/// becomes two integers, (first two id words, last id word | length | position), so
-/// the sort compares and moves 32 bytes of plain integers: the report's groups hold
-/// thousands of records (small subnets share their figures), and comparing full keys
-/// through `cmp_ids` was a sixth of the calculator.
+/// Sorts one group of equal figures by id, then position, into `packed`; each entry
+/// ends in `length << 32 | position`. The report's groups hold thousands of records
+/// (small subnets share their figures), and comparing full keys through `cmp_ids` was
+/// a sixth of the calculator, so ids are sorted as integers: when the group shares
+/// its first id word (the usual case, `subnet-0`), as one u128 of the other two.
 fn sort_by_id<'t>(
     group: &[ReportKey],
     packed: &mut Vec<(u128, u128)>,
     id: impl Fn(u32) -> &'t str,
 ) {
+    let shared = group.iter().all(|k| k.words[0] == group[0].words[0]);
     let pack = |k: &ReportKey| {
         let [w0, w1, w2] = k.words.map(u128::from);
-        (
-            w0 << 64 | w1,
-            w2 << 64 | u128::from(k.len) << 32 | u128::from(k.at),
-        )
+        let low = u128::from(k.len) << 32 | u128::from(k.at);
+        match shared {
+            true => (w1 << 64 | w2, low),
+            false => (w0 << 64 | w1, w2 << 64 | low),
+        }
     };
     packed.clear();
     packed.extend(group.iter().map(pack));
-    packed.sort_unstable();
-    // Ids longer than 24 bytes that share their first 24 sit side by side now: only
-    // their texts tell them apart (cmp_ids).
-    let words = |p: &(u128, u128)| (p.0, p.1 >> 64);
+    if shared {
+        packed.sort_unstable_by_key(|p| p.0);
+    } else {
+        packed.sort_unstable();
+    }
+    // Ids alike in their first 24 bytes now sit side by side: ordered by length, then
+    // position, or by text, then position, when one is longer than 24 bytes (cmp_ids).
+    let same_words =
+        |a: &(u128, u128), b: &(u128, u128)| a.0 == b.0 && (shared || a.1 >> 64 == b.1 >> 64);
     let long = |p: &(u128, u128)| (p.1 >> 32) as u32 > 24;
     let mut i = 0;
     while i < packed.len() {
-        let same = |p: &(u128, u128)| words(p) == words(&packed[i]);
-        let run = 1 + packed[i + 1..].iter().take_while(|p| same(p)).count();
-        if run > 1 && packed[i..i + run].iter().any(long) {
-            packed[i..i + run].sort_unstable_by(|a, b| {
+        let run = 1 + packed[i + 1..]
+            .iter()
+            .take_while(|p| same_words(&packed[i], p))
+            .count();
+        let tied = &mut packed[i..i + run];
+        if run > 1 && tied.iter().any(long) {
+            tied.sort_unstable_by(|a, b| {
                 let (a, b) = (a.1 as u32, b.1 as u32);
                 id(a).cmp(id(b)).then(a.cmp(&b))
             });
+        } else if run > 1 {
+            tied.sort_unstable_by_key(|p| p.1);
         }
         i += run;
     }
@@ -1023,6 +1035,9 @@ mod tests {
         check_ids(&[Some(50.0), Some(50.0), None], |k| {
             format!("{shared}{}", tails[k % tails.len()])
         });
+        // Prefixes that differ within one group, with repeats of each id.
+        let kinds = ["vpc-0", "subnet-0", "ipam-pool-0123456789abcdef0"];
+        check_ids(&[Some(50.0)], |k| format!("{}{:03}", kinds[k % 3], k % 7));
         let longer = format!("{shared}e0f1");
         check_ids(&[Some(12.5)], |k| {
             format!("{}{}", &longer[..20 + k % 8], k % 3)

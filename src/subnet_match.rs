@@ -18,11 +18,19 @@ use std::cmp::Ordering;
 pub type IdKey = ([u64; 3], usize);
 
 pub fn id_key(id: &str) -> IdKey {
-    let mut b = [0u8; 24];
-    let n = id.len().min(24);
-    b[..n].copy_from_slice(&id.as_bytes()[..n]);
-    let word = |k: usize| u64::from_be_bytes(b[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
-    ([word(0), word(1), word(2)], id.len())
+    let words = |b: &[u8]| {
+        let word = |k: usize| u64::from_be_bytes(b[k * 8..k * 8 + 8].try_into().expect("8 bytes"));
+        [word(0), word(1), word(2)]
+    };
+    match id.as_bytes().get(..24) {
+        // Read in place: a subnet id is exactly 24 bytes.
+        Some(first) => (words(first), id.len()),
+        None => {
+            let mut b = [0u8; 24];
+            b[..id.len()].copy_from_slice(id.as_bytes());
+            (words(&b), id.len())
+        }
+    }
 }
 
 /// Orders two ids by their key words and lengths, reading the texts only when the
