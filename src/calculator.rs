@@ -229,7 +229,6 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     // at once, while it is still in cache.
     let mut observed = observed;
     for (i, mut s) in subnets.into_iter().enumerate().filter(|(i, _)| keep[*i]) {
-        let s = &mut s;
         // The state of the VPC block that holds the subnet.
         let v = vpc_of[i] as usize;
         let vpc_blocks = match v {
@@ -241,7 +240,7 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
             block?.1
         });
         records.push(subnet_record(
-            s,
+            &mut s,
             thresholds,
             source,
             managed,

@@ -259,8 +259,7 @@ pub fn addr_value(addr: IpAddr) -> u128 {
 mod tests {
     use super::*;
 
-    /// The integer form agrees with ipnet's `contains` on every pair of a grid of
-    /// CIDRs: all prefix lengths, addresses with host bits set, both families, /0.
+    /// IPv4 written from its octets reads as `Display` writes it, IPv6 goes through it.
     #[test]
     fn push_cidr_writes_what_display_writes() {
         let mut nets: Vec<IpNet> = Vec::new();
@@ -281,6 +280,8 @@ mod tests {
         }
     }
 
+    /// The integer form agrees with ipnet's `contains` on every pair of a grid of
+    /// CIDRs: all prefix lengths, addresses with host bits set, both families, /0.
     #[test]
     fn contains_agrees_with_ipnet() {
         let mut nets = Vec::new();
