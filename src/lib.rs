@@ -1,20 +1,15 @@
 //! ipam-monitor: finds every VPC, subnet and IPAM CIDR, computes how full each one is,
 //! and reports it before space runs out.
+//!
+//! Layers, each importing only those below it:
+//! - [`app`]: configuration, the invocation event, the run and the Lambda handler.
+//! - [`source`] and [`sinks`]: adapters that read AWS and deliver reports; they never
+//!   import each other.
+//! - [`aws`]: what every adapter shares (SDK setup, error mapping, partitions).
+//! - [`domain`]: pure rules and plain data, no I/O and no AWS SDK.
 
-pub mod aws_error;
-pub mod aws_setup;
-pub mod calculator;
-pub mod cidr;
-pub mod config;
-pub mod event;
-pub mod handler;
-pub mod inventory;
-mod rank_sort;
-pub mod report;
-pub mod run;
+pub mod app;
+pub mod aws;
+pub mod domain;
 pub mod sinks;
 pub mod source;
-mod subnet_match;
-pub mod table;
-pub mod telemetry;
-pub mod thresholds;

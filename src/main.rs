@@ -1,19 +1,19 @@
 //! Lambda bootstrap: logging, configuration and clients once per cold start.
 
-use ipam_monitor::config::Config;
-use ipam_monitor::handler::App;
-use ipam_monitor::sinks::wiring::sinks_from_config;
+use ipam_monitor::app::config::Config;
+use ipam_monitor::app::handler::App;
+use ipam_monitor::app::wiring::sinks_from_config;
 use ipam_monitor::source::ec2::Ec2Source;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    ipam_monitor::telemetry::init(true);
+    ipam_monitor::app::telemetry::init(true);
     // A bad setting fails the cold start with a message naming the variable.
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let sdk = ipam_monitor::aws_setup::sdk_config().await;
+    let sdk = ipam_monitor::aws::setup::sdk_config().await;
     let app = App {
         source: Ec2Source::new(&sdk, config.member_role_name.clone()),
         sinks: sinks_from_config(&config, &sdk),

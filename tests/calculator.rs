@@ -1,13 +1,13 @@
 //! Table-driven tests of the pure usage calculator: every number it reports.
 
 use compact_str::CompactString;
-use ipam_monitor::calculator::{calculate, worst_first};
-use ipam_monitor::cidr::Family;
-use ipam_monitor::inventory::{
+use ipam_monitor::domain::calculator::{calculate, worst_first};
+use ipam_monitor::domain::cidr::Family;
+use ipam_monitor::domain::inventory::{
     Inventory, IpamPool, PoolAllocation, ResourceCidr, Subnet, Tags, Vpc,
 };
-use ipam_monitor::report::{Measure, ResourceRecord, ResourceType, Unit};
-use ipam_monitor::thresholds::{Status, ThresholdSource, Thresholds, TAG_WARNING};
+use ipam_monitor::domain::report::{Measure, ResourceRecord, ResourceType, Unit};
+use ipam_monitor::domain::thresholds::{Status, ThresholdSource, Thresholds, TAG_WARNING};
 use ipnet::IpNet;
 
 fn net(s: &str) -> IpNet {
@@ -890,7 +890,7 @@ fn managed_blocks_come_from_allocations_to_that_vpc() {
 fn unmanaged_is_unknown_when_an_ipam_call_failed() {
     let inv = Inventory {
         vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/16"], &[])],
-        errors: vec![ipam_monitor::inventory::ScanError {
+        errors: vec![ipam_monitor::domain::inventory::ScanError {
             account_id: "1".into(),
             region: "us-east-1".into(),
             operation: "GetIpamPoolAllocations".into(),

@@ -1,8 +1,8 @@
 //! Configuration and event errors must name the field, the value and what is allowed.
 
-use ipam_monitor::config::{AccountSelection, Config, MetricsMode, RegionSelection};
-use ipam_monitor::event::{parse_event, Trigger};
-use ipam_monitor::thresholds::ThresholdSource;
+use ipam_monitor::app::config::{AccountSelection, Config, MetricsMode, RegionSelection};
+use ipam_monitor::app::event::{parse_event, Trigger};
+use ipam_monitor::domain::thresholds::ThresholdSource;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 

@@ -12,7 +12,7 @@ use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use ec2_mocks::{ec2_error, mocked, net, tag, tags, throttled};
-use ipam_monitor::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
+use ipam_monitor::domain::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
 use ipam_monitor::source::ec2::{list_regions, scan_region, scope_client, PAGE_SIZE};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

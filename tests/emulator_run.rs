@@ -5,11 +5,11 @@
 mod common;
 
 use common::Emulator;
-use ipam_monitor::config::{Config, RegionSelection};
-use ipam_monitor::handler::App;
-use ipam_monitor::report::{Report, ResourceRecord};
+use ipam_monitor::app::config::{Config, RegionSelection};
+use ipam_monitor::app::handler::App;
+use ipam_monitor::domain::report::{Report, ResourceRecord};
+use ipam_monitor::domain::thresholds::{Status, ThresholdSource};
 use ipam_monitor::source::ec2::Ec2Source;
-use ipam_monitor::thresholds::{Status, ThresholdSource};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "123456789012";
@@ -238,7 +238,7 @@ fn pool<'a>(r: &'a Report, name: &str) -> &'a ResourceRecord {
     r.resources
         .iter()
         .find(|x| {
-            x.resource_type == ipam_monitor::report::ResourceType::IpamPool
+            x.resource_type == ipam_monitor::domain::report::ResourceType::IpamPool
                 && x.name.as_deref() == Some(name)
         })
         .unwrap_or_else(|| panic!("pool {name} not in report"))
@@ -312,7 +312,7 @@ async fn ipam_pools_and_the_managed_unmanaged_split() {
     let v6 = pool(&r, "use1-ipv6");
     assert_eq!(
         (v6.unit, v6.total, v6.used),
-        (ipam_monitor::report::Unit::Slash64, 65_536, 256)
+        (ipam_monitor::domain::report::Unit::Slash64, 65_536, 256)
     );
 
     // Managed vs unmanaged per VPC CIDR block, with the pool that covers it.
@@ -387,7 +387,7 @@ async fn denied_ipam_calls_are_scope_errors_and_the_vpc_half_completes() {
         config: demo_config(both_regions()),
         sinks: vec![],
     };
-    let Err(ipam_monitor::handler::HandlerError::Incomplete { problems, output }) =
+    let Err(ipam_monitor::app::handler::HandlerError::Incomplete { problems, output }) =
         app.run(&json!({}), "denied".into()).await
     else {
         panic!("a denied IPAM call must make the run incomplete");

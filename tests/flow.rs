@@ -1,10 +1,10 @@
 //! The run's flow with a plain fake source: failing scopes are reported and lose
 //! nothing else; concurrency stays within its bound.
 
-use ipam_monitor::config::{Config, RegionSelection};
-use ipam_monitor::handler::{App, HandlerError};
-use ipam_monitor::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
-use ipam_monitor::report::Report;
+use ipam_monitor::app::config::{Config, RegionSelection};
+use ipam_monitor::app::handler::{App, HandlerError};
+use ipam_monitor::domain::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
+use ipam_monitor::domain::report::Report;
 use ipam_monitor::sinks::{Delivery, DeliveryStatus, RunContext, Sink, SinkError};
 use ipam_monitor::source::NetworkSource;
 use serde_json::json;
@@ -342,7 +342,7 @@ async fn a_slow_scope_at_the_deadline_is_reported_and_the_sinks_still_run() {
 
 #[test]
 fn scan_cutoff_keeps_a_quarter_at_most_thirty_seconds() {
-    use ipam_monitor::run::scan_cutoff;
+    use ipam_monitor::app::run::scan_cutoff;
     let now = std::time::Instant::now();
     assert_eq!(
         scan_cutoff(now + Duration::from_secs(8), now),
@@ -357,7 +357,7 @@ fn scan_cutoff_keeps_a_quarter_at_most_thirty_seconds() {
 
 #[test]
 fn time_left_reads_epoch_deadlines_and_bare_budgets() {
-    use ipam_monitor::handler::time_left;
+    use ipam_monitor::app::handler::time_left;
     use std::time::UNIX_EPOCH;
     let now = UNIX_EPOCH + Duration::from_millis(1_795_435_200_000);
     assert_eq!(

@@ -19,7 +19,7 @@ use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use ec2_mocks::{ec2_error, mocked, net, tag, tags, throttled};
-use ipam_monitor::inventory::{
+use ipam_monitor::domain::inventory::{
     IpamInventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope,
 };
 use ipam_monitor::source::ipam::{scan_ipam, ALLOCATIONS_PAGE_SIZE, PAGE_SIZE};

@@ -242,7 +242,7 @@ fn check_summary(file: &Path, event: &Value, status: u16, answer: &Value) {
     assert_eq!(status, 200, "{name}: {answer:#}");
     assert_eq!(
         answer["schema_version"],
-        ipam_monitor::report::SCHEMA_VERSION,
+        ipam_monitor::domain::report::SCHEMA_VERSION,
         "{name}"
     );
     let s = &answer["summary"];

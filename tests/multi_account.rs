@@ -5,9 +5,9 @@ mod common;
 
 use aws_sdk_ec2::config::Credentials;
 use common::Emulator;
-use ipam_monitor::config::{AccountSelection, Config, RegionSelection};
-use ipam_monitor::handler::{App, HandlerError};
-use ipam_monitor::report::{Report, ResourceType};
+use ipam_monitor::app::config::{AccountSelection, Config, RegionSelection};
+use ipam_monitor::app::handler::{App, HandlerError};
+use ipam_monitor::domain::report::{Report, ResourceType};
 use ipam_monitor::source::ec2::Ec2Source;
 use serde_json::json;
 
@@ -141,7 +141,7 @@ fn named<'a>(
     r: &'a Report,
     name: &str,
     kind: ResourceType,
-) -> &'a ipam_monitor::report::ResourceRecord {
+) -> &'a ipam_monitor::domain::report::ResourceRecord {
     r.resources
         .iter()
         .find(|x| x.name.as_deref() == Some(name) && x.resource_type == kind)

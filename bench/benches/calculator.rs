@@ -7,12 +7,12 @@
 //! The inventory and the report are built once, outside the timed loops.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
-use ipam_monitor::calculator::{self, find_overlaps};
+use ipam_monitor::domain::calculator::{self, find_overlaps};
 use ipam_monitor::sinks::cloudwatch::batches;
 use ipam_monitor::sinks::downstream::{chunk_payloads, MAX_ASYNC_PAYLOAD_BYTES};
 use ipam_monitor::sinks::metrics::{flatten, metric_groups};
 use ipam_monitor::sinks::sns::compose;
-use ipam_monitor::thresholds::ThresholdSource;
+use ipam_monitor::domain::thresholds::ThresholdSource;
 use ipam_monitor_bench::{describe, organization, report, thresholds, OrgSpec};
 use std::hint::black_box;
 use std::time::Duration;
@@ -110,7 +110,7 @@ fn bench(c: &mut Criterion) {
     // The report as JSON (what the local runner prints, and what the handler measures
     // to decide whether the report rides inline in the response).
     g.bench_function("report/json_len (the handler's size check)", |b| {
-        b.iter(|| ipam_monitor::report::json_len(black_box(&report)))
+        b.iter(|| ipam_monitor::domain::report::json_len(black_box(&report)))
     });
     g.bench_function("report/serde_json::to_vec", |b| {
         b.iter(|| serde_json::to_vec(black_box(&report)).expect("serializes"))

@@ -1,5 +1,5 @@
 //! A synthetic AWS organization for the benchmarks, built straight into
-//! `ipam_monitor::inventory` types (what the sources would have produced), and the
+//! `ipam_monitor::domain::inventory` types (what the sources would have produced), and the
 //! report the handler would build from it.
 //!
 //! Deterministic (a fixed-seed SplitMix64), so every run measures the same estate:
@@ -20,12 +20,12 @@
 //!   pools; resource CIDRs (IPAM's own usage figures) for every IPv4 VPC block and
 //!   subnet, 2 % of them disagreeing with the computed figure.
 
-use ipam_monitor::calculator::{self, Calculated};
-use ipam_monitor::inventory::{
+use ipam_monitor::domain::calculator::{self, Calculated};
+use ipam_monitor::domain::inventory::{
     Inventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope, Subnet, Tags, Vpc,
 };
-use ipam_monitor::report::{Report, ScopeOutcome, SCHEMA_VERSION};
-use ipam_monitor::thresholds::{ThresholdSource, Thresholds};
+use ipam_monitor::domain::report::{Report, ScopeOutcome, SCHEMA_VERSION};
+use ipam_monitor::domain::thresholds::{ThresholdSource, Thresholds};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::net::{Ipv4Addr, Ipv6Addr};
 

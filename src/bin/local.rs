@@ -4,9 +4,9 @@
 //! Settings come from the same environment variables as the Lambda function;
 //! AWS_ENDPOINT_URL points it at the local emulator.
 
-use ipam_monitor::config::Config;
-use ipam_monitor::handler::{App, HandlerError};
-use ipam_monitor::sinks::wiring::sinks_from_config;
+use ipam_monitor::app::config::Config;
+use ipam_monitor::app::handler::{App, HandlerError};
+use ipam_monitor::app::wiring::sinks_from_config;
 use ipam_monitor::source::ec2::Ec2Source;
 use serde_json::Value;
 use std::process::ExitCode;
@@ -41,7 +41,7 @@ fn parse_args() -> Result<Args, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    ipam_monitor::telemetry::init(false);
+    ipam_monitor::app::telemetry::init(false);
     let args = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
             }
         },
     };
-    let sdk = ipam_monitor::aws_setup::sdk_config().await;
+    let sdk = ipam_monitor::aws::setup::sdk_config().await;
     let app = App {
         source: Ec2Source::new(&sdk, config.member_role_name.clone()),
         sinks: sinks_from_config(&config, &sdk),
@@ -85,7 +85,7 @@ async fn main() -> ExitCode {
         }
     };
     if !args.json_only {
-        println!("{}", ipam_monitor::table::render(&output.report));
+        println!("{}", ipam_monitor::app::table::render(&output.report));
     }
     let json = serde_json::to_string_pretty(&output.report).expect("report serializes");
     println!("{json}");

@@ -2,7 +2,7 @@
 
 use super::metrics::{flatten, metric_groups, Metric, MetricUnit};
 use super::{Delivery, RunContext, Sink, SinkError};
-use crate::report::Report;
+use crate::domain::report::Report;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_cloudwatch::Client;

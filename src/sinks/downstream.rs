@@ -2,11 +2,11 @@
 //! into numbered chunks when it is larger than the asynchronous payload limit.
 
 use super::{Delivery, RunContext, Sink, SinkError};
-use crate::inventory::ScanError;
-use crate::report::{
+use crate::domain::inventory::ScanError;
+use crate::domain::report::{
     json_len, OverlapGroup, Report, ResourceRecord, ScopeOutcome, Summary, SCHEMA_VERSION,
 };
-use crate::thresholds::{ThresholdSource, Thresholds};
+use crate::domain::thresholds::{ThresholdSource, Thresholds};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;

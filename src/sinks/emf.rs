@@ -3,7 +3,7 @@
 
 use super::metrics::{metric_groups, MetricGroup};
 use super::{Delivery, RunContext, Sink, SinkError};
-use crate::report::Report;
+use crate::domain::report::Report;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::sync::Mutex;

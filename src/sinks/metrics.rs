@@ -1,7 +1,7 @@
 //! The metrics of a run, as plain data: CloudWatch (PutMetricData) and EMF both
 //! publish exactly this list.
 
-use crate::report::{Report, Unit};
+use crate::domain::report::{Report, Unit};
 use std::time::Duration;
 
 pub const DIM_RESOURCE_TYPE: &str = "ResourceType";

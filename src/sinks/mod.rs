@@ -6,9 +6,8 @@ pub mod downstream;
 pub mod emf;
 pub mod metrics;
 pub mod sns;
-pub mod wiring;
 
-use crate::report::Report;
+use crate::domain::report::Report;
 use serde::Serialize;
 use std::time::Duration;
 
@@ -27,11 +26,11 @@ pub struct SinkError {
 }
 
 impl SinkError {
-    pub fn from_sdk<E>(operation: &str, err: &crate::aws_error::AwsError<E>) -> SinkError
+    pub fn from_sdk<E>(operation: &str, err: &crate::aws::error::AwsError<E>) -> SinkError
     where
         E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
     {
-        let (code, message) = crate::aws_error::code_and_message(err);
+        let (code, message) = crate::aws::error::code_and_message(err);
         SinkError {
             operation: operation.to_string(),
             code,

@@ -1,8 +1,8 @@
 //! One SNS alert per run when anything is in breach, written for a phone screen.
 
 use super::{Delivery, RunContext, Sink, SinkError};
-use crate::report::{Report, ResourceRecord};
-use crate::thresholds::Status;
+use crate::domain::report::{Report, ResourceRecord};
+use crate::domain::thresholds::Status;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 use std::fmt::Write;
@@ -44,7 +44,7 @@ fn entry(r: &ResourceRecord) -> String {
         .largest_free_block
         .map(|b| b.to_string())
         .unwrap_or_else(|| "none".into());
-    let unit = if r.unit == crate::report::Unit::Address {
+    let unit = if r.unit == crate::domain::report::Unit::Address {
         ""
     } else {
         " /64s"
@@ -60,11 +60,11 @@ fn entry(r: &ResourceRecord) -> String {
         cidrs.join(", "),
         r.free,
     );
-    if r.resource_type != crate::report::ResourceType::Subnet {
+    if r.resource_type != crate::domain::report::ResourceType::Subnet {
         let _ = write!(s, ", largest free block {largest}");
     }
     // Say why a resource alerts below the usual thresholds.
-    if r.thresholds.source == crate::thresholds::ThresholdSource::Tag {
+    if r.thresholds.source == crate::domain::thresholds::ThresholdSource::Tag {
         let _ = write!(
             s,
             " (tagged thresholds {}/{}%)",

@@ -1,9 +1,9 @@
 //! Who we are and how we get into other accounts: STS GetCallerIdentity, Organizations
 //! ListAccounts, and AssumeRole into member accounts with credentials cached per account.
 
-use super::ec2::sdk_error;
-use crate::config::partition;
-use crate::inventory::ScanError;
+use super::map::sdk_error;
+use crate::aws::partition::partition;
+use crate::domain::inventory::ScanError;
 use aws_sdk_ec2::config::Credentials;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,6 +14,10 @@ use tokio::sync::OnceCell;
 /// longer than any one invocation (Lambda's timeout is at most 15 minutes).
 const MIN_REMAINING: Duration = Duration::from_secs(20 * 60);
 const SESSION_NAME: &str = "ipam-monitor";
+
+/// Stands in for the account id when STS could not tell it; the EC2 answers still
+/// carry each resource's real owner.
+pub const UNKNOWN_ACCOUNT: &str = "unknown";
 
 pub struct AccountAccess {
     sts: aws_sdk_sts::Client,
@@ -92,7 +96,7 @@ impl AccountAccess {
         let is_own = self
             .own
             .get()
-            .map_or(account == crate::run::UNKNOWN_ACCOUNT, |own| own == account);
+            .map_or(account == UNKNOWN_ACCOUNT, |own| own == account);
         if is_own {
             return Ok(None);
         }

@@ -1,17 +1,14 @@
 //! EC2 adapter: DescribeRegions, DescribeVpcs and DescribeSubnets, paginated, mapped
-//! into [`crate::inventory`] types.
+//! into [`crate::domain::inventory`] types.
 
 use super::accounts::AccountAccess;
+use super::map::{push_cidr, sdk_error, tags};
 use super::NetworkSource;
-use crate::cidr;
-use crate::inventory::{IpamInventory, ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
-use crate::thresholds::TAG_PREFIX;
+use crate::domain::inventory::{IpamInventory, ScanError, Scope, ScopeInventory, Subnet, Vpc};
 use aws_sdk_ec2::config::retry::RetryPartition;
 use aws_sdk_ec2::config::Credentials;
-use aws_sdk_ec2::error::ProvideErrorMetadata;
-use aws_sdk_ec2::types::{SubnetCidrBlockStateCode, Tag, VpcCidrBlockStateCode};
+use aws_sdk_ec2::types::{SubnetCidrBlockStateCode, VpcCidrBlockStateCode};
 use aws_sdk_ec2::Client;
-use ipnet::IpNet;
 
 /// The largest page DescribeVpcs and DescribeSubnets accept.
 pub const PAGE_SIZE: i32 = 1000;
@@ -221,57 +218,5 @@ fn map_subnet(s: &aws_sdk_ec2::types::Subnet, scope: &Scope) -> Subnet {
         available_ips: s.available_ip_address_count().map(i64::from),
         tags: tags(s.tags()),
         warnings,
-    }
-}
-
-/// Parses a CIDR from an AWS answer; a bad one becomes a warning on the resource.
-pub(crate) fn push_cidr(
-    text: Option<&str>,
-    field: &str,
-    out: &mut Vec<IpNet>,
-    warnings: &mut Vec<String>,
-) {
-    match text.map(cidr::parse) {
-        Some(Ok(net)) => out.push(net),
-        Some(Err(e)) => warnings.push(format!("{field}: {e}; skipped")),
-        None => warnings.push(format!("{field}: missing in the AWS answer")),
-    }
-}
-
-/// The tags this tool reads: `Name` and its own `ipam-monitor:*` keys. Resources
-/// often carry dozens of others (stacks, cost centres), which nothing here uses and
-/// which would dominate the inventory's memory at organization scale.
-pub(crate) fn tags(tags: &[Tag]) -> Tags {
-    tags.iter()
-        .filter(|t| {
-            t.key()
-                .is_some_and(|k| k == "Name" || k.starts_with(TAG_PREFIX))
-        })
-        .filter_map(|t| {
-            Some((
-                t.key()?.to_string(),
-                t.value().unwrap_or_default().to_string(),
-            ))
-        })
-        .collect()
-}
-
-/// Turns any SDK error into a scope error with the AWS error code when there is one.
-pub fn sdk_error<E>(
-    account_id: &str,
-    region: &str,
-    operation: &str,
-    err: crate::aws_error::AwsError<E>,
-) -> ScanError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let (code, message) = crate::aws_error::code_and_message(&err);
-    ScanError {
-        account_id: account_id.to_string(),
-        region: region.to_string(),
-        operation: operation.to_string(),
-        code,
-        message,
     }
 }

@@ -1,12 +1,14 @@
 //! IPAM adapter: IPAMs, all their scopes, pools, pool CIDRs, allocations and resource
-//! CIDRs, each paginated to the end, mapped into [`crate::inventory`] types.
+//! CIDRs, each paginated to the end, mapped into [`crate::domain::inventory`] types.
 //!
 //! An IPAM is answered only in its home region, so a region without one is the normal
 //! case: an empty result, not an error.
 
-use super::ec2::{push_cidr, sdk_error, tags};
-use crate::cidr;
-use crate::inventory::{IpamInventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope};
+use super::map::{push_cidr, sdk_error, tags};
+use crate::domain::cidr;
+use crate::domain::inventory::{
+    IpamInventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope,
+};
 use aws_sdk_ec2::types::{
     IpamComplianceStatus, IpamManagementState, IpamOverlapStatus, IpamPoolCidrState,
 };
@@ -258,7 +260,7 @@ fn on_error<'a, E>(
     scope: &'a Scope,
     operation: &'a str,
     pool: Option<&'a str>,
-) -> impl Fn(crate::aws_error::AwsError<E>) -> ScanError + 'a
+) -> impl Fn(crate::aws::error::AwsError<E>) -> ScanError + 'a
 where
     E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + 'static,
 {

@@ -3,8 +3,9 @@
 pub mod accounts;
 pub mod ec2;
 pub mod ipam;
+pub mod map;
 
-use crate::inventory::{IpamInventory, ScanError, Scope, ScopeInventory};
+use crate::domain::inventory::{IpamInventory, ScanError, Scope, ScopeInventory};
 use std::future::Future;
 
 /// Where VPCs and subnets come from. The EC2 adapter implements it over HTTP; flow

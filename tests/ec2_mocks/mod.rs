@@ -9,7 +9,7 @@ use aws_smithy_mocks::{mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use ipam_monitor::inventory::Tags;
+use ipam_monitor::domain::inventory::Tags;
 use ipnet::IpNet;
 use std::time::Duration;
 

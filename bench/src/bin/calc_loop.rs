@@ -14,10 +14,10 @@
 //! sets) on the same data, to put a number on each hotspot and on a cheaper way to do
 //! the same work; they do not call private code and change nothing in src/.
 
-use ipam_monitor::calculator;
-use ipam_monitor::inventory::Inventory;
-use ipam_monitor::report::ResourceRecord;
-use ipam_monitor::thresholds::ThresholdSource;
+use ipam_monitor::domain::calculator;
+use ipam_monitor::domain::inventory::Inventory;
+use ipam_monitor::domain::report::ResourceRecord;
+use ipam_monitor::domain::thresholds::ThresholdSource;
 use ipam_monitor_bench::{describe, organization, report, thresholds, OrgSpec};
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -207,7 +207,7 @@ fn parts(inv: &Inventory, runs: usize) {
     for _ in 0..runs {
         grouping.push(
             time_ms(|| {
-                let mut by_vpc: HashMap<(&str, &str), Vec<&ipam_monitor::inventory::Subnet>> =
+                let mut by_vpc: HashMap<(&str, &str), Vec<&ipam_monitor::domain::inventory::Subnet>> =
                     HashMap::new();
                 for s in &inv.subnets {
                     by_vpc

@@ -1,6 +1,6 @@
 //! Configuration from environment variables, read and validated once at cold start.
 
-use crate::thresholds::Thresholds;
+use crate::domain::thresholds::Thresholds;
 use std::fmt;
 
 pub const ENV_WARNING: &str = "WARNING_THRESHOLD_PERCENT";
@@ -245,17 +245,6 @@ fn check_role_name(v: &str) -> Result<String, ConfigError> {
             v,
             "an IAM role name (not an ARN): up to 64 letters, digits and + = , . @ _ -",
         ))
-    }
-}
-
-/// The ARN partition of a region: `aws`, `aws-cn` or `aws-us-gov`.
-pub fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
     }
 }
 

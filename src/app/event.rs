@@ -1,8 +1,8 @@
 //! The invocation event: an EventBridge schedule, or a direct invocation whose body may
 //! override thresholds and regions for one run.
 
-use crate::config::{self, Config, RegionSelection};
-use crate::thresholds::{ThresholdSource, Thresholds};
+use crate::app::config::{self, Config, RegionSelection};
+use crate::domain::thresholds::{ThresholdSource, Thresholds};
 use serde_json::{Map, Value};
 use std::fmt;
 

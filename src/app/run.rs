@@ -1,10 +1,11 @@
 //! One monitoring pass: plan scopes, scan them concurrently, calculate, build the report.
 
-use crate::calculator;
-use crate::config::{AccountSelection, Config, RegionSelection};
-use crate::event::RunSettings;
-use crate::inventory::{Inventory, ScanError, Scope};
-use crate::report::{Report, ScopeOutcome, SCHEMA_VERSION};
+use crate::app::config::{AccountSelection, Config, RegionSelection};
+use crate::app::event::RunSettings;
+use crate::domain::calculator;
+use crate::domain::inventory::{Inventory, ScanError, Scope};
+use crate::domain::report::{Report, ScopeOutcome, SCHEMA_VERSION};
+use crate::source::accounts::UNKNOWN_ACCOUNT;
 use crate::source::NetworkSource;
 use futures::stream::{self, StreamExt};
 use std::time::{Duration, Instant, SystemTime};
@@ -18,10 +19,6 @@ pub fn scan_cutoff(deadline: Instant, now: Instant) -> Instant {
     let left = deadline.saturating_duration_since(now);
     deadline - (left / 4).min(MAX_SINK_RESERVE)
 }
-
-/// Stands in for the account id when STS could not tell it; the EC2 answers still
-/// carry each resource's real owner.
-pub const UNKNOWN_ACCOUNT: &str = "unknown";
 
 pub async fn monitor<S: NetworkSource>(
     source: &S,

@@ -1,6 +1,6 @@
 //! A plain-text rendering of a report for people at a terminal.
 
-use crate::report::{Report, ResourceRecord, Unit};
+use crate::domain::report::{Report, ResourceRecord, Unit};
 use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {

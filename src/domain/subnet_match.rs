@@ -4,9 +4,9 @@
 //! by integer keys and walked; hash maps cost a cache miss per subnet at 100k subnets,
 //! and two full comparison sorts cost a third of the calculator.
 
-use crate::inventory::Subnet;
-use crate::rank_sort::group_by_rank;
-use crate::report::IpamObservation;
+use crate::domain::inventory::Subnet;
+use crate::domain::rank_sort::group_by_rank;
+use crate::domain::report::IpamObservation;
 use compact_str::CompactString;
 use ipnet::IpNet;
 use rustc_hash::FxHashMap;

@@ -1,11 +1,11 @@
 //! The sinks a configuration asks for, built once at cold start.
 
-use super::cloudwatch::CloudWatchSink;
-use super::downstream::{DownstreamSink, MAX_ASYNC_PAYLOAD_BYTES};
-use super::emf::EmfSink;
-use super::sns::SnsSink;
-use super::Sink;
-use crate::config::{Config, MetricsMode};
+use crate::app::config::{Config, MetricsMode};
+use crate::sinks::cloudwatch::CloudWatchSink;
+use crate::sinks::downstream::{DownstreamSink, MAX_ASYNC_PAYLOAD_BYTES};
+use crate::sinks::emf::EmfSink;
+use crate::sinks::sns::SnsSink;
+use crate::sinks::Sink;
 
 pub fn sinks_from_config(config: &Config, sdk: &aws_config::SdkConfig) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();

@@ -1,16 +1,18 @@
 //! The usage calculator: pure and synchronous, no I/O, no clock, no SDK.
 //! Turns an [`Inventory`] into report records, overlap groups and counts.
 
-use crate::cidr::{self, Family};
-use crate::inventory::{name_tag, Inventory, IpamPool, ResourceCidr, Subnet, Vpc, NAME_TAG};
-use crate::rank_sort::group_by_rank;
-use crate::report::{
+use crate::domain::cidr::{self, Family};
+use crate::domain::inventory::{
+    name_tag, Inventory, IpamPool, ResourceCidr, Subnet, Vpc, NAME_TAG,
+};
+use crate::domain::rank_sort::group_by_rank;
+use crate::domain::report::{
     push_percent, round_percent, AddressUsage, AppliedThresholds, BlockUsage, Cidrs,
     IpamObservation, Measure, OverlapGroup, OverlapMember, PoolDetails, ResourceRecord,
     ResourceType, Summary, Unit,
 };
-use crate::subnet_match::{cmp_ids, id_key, match_subnets, IpamSubnetCidrs, Matched};
-use crate::thresholds::{Status, ThresholdSource, Thresholds};
+use crate::domain::subnet_match::{cmp_ids, id_key, match_subnets, IpamSubnetCidrs, Matched};
+use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use compact_str::CompactString;
 use ipnet::IpNet;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -954,7 +956,7 @@ fn count(s: &mut Summary, r: &ResourceRecord) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inventory::Tags;
+    use crate::domain::inventory::Tags;
 
     fn record(id: &str, status: Status, utilization: Option<f64>) -> ResourceRecord {
         let mut s = Subnet {

@@ -1,10 +1,10 @@
 //! The Lambda handler: event in, report built, sinks run, summary out. Shared by the
 //! Lambda bootstrap and the local runner so both run exactly the same pass.
 
-use crate::config::Config;
-use crate::event::{parse_event, EventError};
-use crate::report::{Report, Summary, SCHEMA_VERSION};
-use crate::run::monitor;
+use crate::app::config::Config;
+use crate::app::event::{parse_event, EventError};
+use crate::app::run::monitor;
+use crate::domain::report::{Report, Summary, SCHEMA_VERSION};
 use crate::sinks::{deliver_all, DeliveryStatus, RunContext, Sink, SinkOutcome};
 use crate::source::NetworkSource;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -41,7 +41,7 @@ pub struct RunSummary {
     pub duration_ms: u64,
     pub summary: Summary,
     pub sinks: Vec<SinkOutcome>,
-    pub errors: Vec<crate::inventory::ScanError>,
+    pub errors: Vec<crate::domain::inventory::ScanError>,
     /// `null` when the report is too large to return; the downstream sink has it.
     pub report: Option<Report>,
 }
@@ -55,7 +55,7 @@ impl RunOutput {
 
     pub fn summary(self) -> RunSummary {
         // Measured without building the JSON: a large report would double the peak.
-        let fits = crate::report::json_len(&self.report) <= MAX_INLINE_REPORT_BYTES;
+        let fits = crate::domain::report::json_len(&self.report) <= MAX_INLINE_REPORT_BYTES;
         RunSummary {
             schema_version: SCHEMA_VERSION,
             run_id: self.report.run_id.clone(),

@@ -1,6 +1,6 @@
 //! Thresholds, their per-resource tag overrides, and the status they give.
 
-use crate::inventory::Tags;
+use crate::domain::inventory::Tags;
 use serde::Serialize;
 
 /// Every tag this tool reads besides `Name` starts with this.
@@ -161,10 +161,13 @@ fn check_percent(name: &str, value: f64) -> Result<(), String> {
 fn at_or_above(used: u128, total: u128, percent: f64) -> bool {
     const EXACT: u128 = (1u128 << 53) / 100;
     if used < EXACT && total < EXACT {
-        let (used, total) = (crate::cidr::to_f64(used), crate::cidr::to_f64(total));
+        let (used, total) = (
+            crate::domain::cidr::to_f64(used),
+            crate::domain::cidr::to_f64(total),
+        );
         used * 100.0 >= percent * total
     } else {
-        crate::cidr::ratio(used, total) * 100.0 >= percent
+        crate::domain::cidr::ratio(used, total) * 100.0 >= percent
     }
 }
 

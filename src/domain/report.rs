@@ -1,9 +1,9 @@
 //! The versioned JSON report: the contract downstream consumers parse.
 //! Any change of shape bumps `SCHEMA_VERSION` and the README's schema section.
 
-use crate::cidr::Family;
-use crate::inventory::{ScanError, Scope};
-use crate::thresholds::{Status, ThresholdSource, Thresholds};
+use crate::domain::cidr::Family;
+use crate::domain::inventory::{ScanError, Scope};
+use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use compact_str::CompactString;
 use ipnet::IpNet;
 use serde::Serialize;

@@ -1,0 +1,61 @@
+//! Mapping shared by the source adapters: AWS SDK errors into scope errors, CIDR
+//! text into networks, and the tags this tool keeps.
+
+use crate::domain::cidr;
+use crate::domain::inventory::{ScanError, Tags};
+use crate::domain::thresholds::TAG_PREFIX;
+use aws_sdk_ec2::error::ProvideErrorMetadata;
+use aws_sdk_ec2::types::Tag;
+use ipnet::IpNet;
+
+/// Parses a CIDR from an AWS answer; a bad one becomes a warning on the resource.
+pub fn push_cidr(
+    text: Option<&str>,
+    field: &str,
+    out: &mut Vec<IpNet>,
+    warnings: &mut Vec<String>,
+) {
+    match text.map(cidr::parse) {
+        Some(Ok(net)) => out.push(net),
+        Some(Err(e)) => warnings.push(format!("{field}: {e}; skipped")),
+        None => warnings.push(format!("{field}: missing in the AWS answer")),
+    }
+}
+
+/// The tags this tool reads: `Name` and its own `ipam-monitor:*` keys. Resources
+/// often carry dozens of others (stacks, cost centres), which nothing here uses and
+/// which would dominate the inventory's memory at organization scale.
+pub fn tags(tags: &[Tag]) -> Tags {
+    tags.iter()
+        .filter(|t| {
+            t.key()
+                .is_some_and(|k| k == "Name" || k.starts_with(TAG_PREFIX))
+        })
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// Turns any SDK error into a scope error with the AWS error code when there is one.
+pub fn sdk_error<E>(
+    account_id: &str,
+    region: &str,
+    operation: &str,
+    err: crate::aws::error::AwsError<E>,
+) -> ScanError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let (code, message) = crate::aws::error::code_and_message(&err);
+    ScanError {
+        account_id: account_id.to_string(),
+        region: region.to_string(),
+        operation: operation.to_string(),
+        code,
+        message,
+    }
+}
