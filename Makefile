@@ -142,9 +142,9 @@ bench-calculator:
 	@echo "== [bench a] criterion: calculator + sinks, 100k subnets / 10k VPCs / 1k pools, one core (taskset -c $(BENCH_CPU)) =="
 	cd bench && cargo bench --no-run --bench calculator
 	cd bench && taskset -c $(BENCH_CPU) cargo bench --bench calculator
-	@echo "== [bench a] calculator in a plain loop, with replicas of its hotspots (one core) =="
+	@echo "== [bench a] calculator in a plain loop (one core) =="
 	cd bench && cargo build --release --bins --benches
-	taskset -c $(BENCH_CPU) bench/target/release/calc_loop 20 --parts
+	taskset -c $(BENCH_CPU) bench/target/release/calc_loop 20
 
 bench-rss:
 	@echo "== [bench a] peak RSS: in-process pipeline on 100k subnets (target < 128 MB) =="

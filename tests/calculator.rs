@@ -1,12 +1,12 @@
 //! Table-driven tests of the pure usage calculator: every number it reports.
 
-use compact_str::CompactString;
 use ipam_monitor::domain::calculator::{calculate, worst_first};
 use ipam_monitor::domain::cidr::Family;
 use ipam_monitor::domain::inventory::{
     Inventory, IpamPool, PoolAllocation, ResourceCidr, Subnet, Tags, Vpc,
 };
 use ipam_monitor::domain::report::{Measure, ResourceRecord, ResourceType, Unit};
+use ipam_monitor::domain::text::Text;
 use ipam_monitor::domain::thresholds::{Status, ThresholdSource, Thresholds, TAG_WARNING};
 use ipnet::IpNet;
 
@@ -942,7 +942,7 @@ fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
         ..Inventory::default()
     };
     let calc = calculate(inv.clone(), &DEFAULT, ThresholdSource::Config);
-    let got: Vec<(CompactString, CompactString)> = calc
+    let got: Vec<(Text, Text)> = calc
         .resources
         .iter()
         .map(|r| (r.resource_id.clone(), r.region.clone()))
@@ -957,7 +957,7 @@ fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
             .position(|k| k == (&r.resource_id, &r.region))
     });
     expected.sort_by(worst_first);
-    let want: Vec<(CompactString, CompactString)> = expected
+    let want: Vec<(Text, Text)> = expected
         .iter()
         .map(|r| (r.resource_id.clone(), r.region.clone()))
         .collect();

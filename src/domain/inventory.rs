@@ -1,14 +1,8 @@
 //! What the sources found, as plain data. Nothing here knows about the AWS SDK.
-//!
-//! Ids, account ids, regions and zones are `CompactString`s: AWS's identifiers fit in
-//! its 24 inline bytes, so 100k subnets need no heap allocation for them (see
-//! BENCHMARKS.md, peak memory).
 
-use compact_str::CompactString;
+use crate::domain::text::Text;
 use ipnet::IpNet;
 use serde::Serialize;
-use smallvec::SmallVec;
-use std::borrow::Cow;
 
 /// One account in one region: the unit that is scanned and that can fail.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -23,48 +17,40 @@ impl std::fmt::Display for Scope {
     }
 }
 
-/// A resource's tags, sorted by key. A small vector rather than a `BTreeMap`: every
-/// map allocates a node of eleven slots even for one tag, which at 100k subnets cost
-/// more than half the inventory. The one tag most resources keep (Name) is held
-/// inline: at 100k subnets a heap block each was 100k allocations and frees.
+/// A resource's tags, in the order AWS listed them. The sources keep only the tags this
+/// tool reads (`Name` and its own `ipam-monitor:*` keys), so a list is all it takes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tags(SmallVec<[(CompactString, CompactString); 1]>);
+pub struct Tags(Vec<(Text, Text)>);
 
 impl Tags {
     pub fn new() -> Tags {
         Tags::default()
     }
 
-    fn position(&self, key: &str) -> Result<usize, usize> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(key))
-    }
-
     pub fn get(&self, key: &str) -> Option<&str> {
-        Some(&self.0[self.position(key).ok()?].1)
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Sets `key`; a key given twice keeps the last value, as a map would.
-    pub fn insert(&mut self, key: CompactString, value: CompactString) {
-        match self.position(&key) {
-            Ok(i) => self.0[i].1 = value,
-            Err(i) => {
-                // Resources carry one or two kept tags: grow by one, not to four.
-                self.0.reserve_exact(1);
-                self.0.insert(i, (key, value))
-            }
+    pub fn insert(&mut self, key: Text, value: Text) {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = value,
+            None => self.0.push((key, value)),
         }
     }
 
-    /// Whether any key starts with `prefix`: one search where looking up each key of a
-    /// family would take one apiece.
+    /// Whether any key starts with `prefix` (this tool's own tags share one).
     pub fn any_with_prefix(&self, prefix: &str) -> bool {
-        let at = self.position(prefix).unwrap_or_else(|at| at);
-        self.0.get(at).is_some_and(|(k, _)| k.starts_with(prefix))
+        self.0.iter().any(|(k, _)| k.starts_with(prefix))
     }
 
-    /// Removes `key` and hands its value over, so a record can own it without a copy.
-    pub fn take(&mut self, key: &str) -> Option<CompactString> {
-        Some(self.0.remove(self.position(key).ok()?).1)
+    /// Removes `key` and hands its value over.
+    pub fn remove(&mut self, key: &str) -> Option<Text> {
+        let at = self.0.iter().position(|(k, _)| *k == key)?;
+        Some(self.0.remove(at).1)
     }
 
     pub fn len(&self) -> usize {
@@ -80,7 +66,7 @@ impl Tags {
     }
 }
 
-impl<K: Into<CompactString>, V: Into<CompactString>> FromIterator<(K, V)> for Tags {
+impl<K: Into<Text>, V: Into<Text>> FromIterator<(K, V)> for Tags {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Tags {
         let mut t = Tags::new();
         for (k, v) in pairs {
@@ -92,9 +78,9 @@ impl<K: Into<CompactString>, V: Into<CompactString>> FromIterator<(K, V)> for Ta
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vpc {
-    pub id: CompactString,
-    pub account_id: CompactString,
-    pub region: CompactString,
+    pub id: Text,
+    pub account_id: Text,
+    pub region: Text,
     pub is_default: bool,
     /// Associated IPv4 blocks, primary first, then secondary, as AWS lists them.
     pub ipv4_blocks: Vec<IpNet>,
@@ -106,13 +92,13 @@ pub struct Vpc {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subnet {
-    pub id: CompactString,
-    pub vpc_id: CompactString,
+    pub id: Text,
+    pub vpc_id: Text,
     /// The account that owns the subnet; differs from the scanned account for subnets
     /// shared through AWS RAM.
-    pub account_id: CompactString,
-    pub region: CompactString,
-    pub availability_zone: CompactString,
+    pub account_id: Text,
+    pub region: Text,
+    pub availability_zone: Text,
     /// `None` for an IPv6-only subnet, or when the CIDR AWS returned was malformed.
     pub ipv4_cidr: Option<IpNet>,
     pub ipv6_cidrs: Vec<IpNet>,
@@ -162,27 +148,27 @@ pub struct IpamPool {
 pub struct PoolAllocation {
     pub cidr: IpNet,
     /// `vpc`, `ipam-pool`, `custom`, `subnet`, `eip`...
-    pub resource_type: CompactString,
-    pub resource_id: Option<CompactString>,
-    pub resource_region: Option<CompactString>,
-    pub resource_owner: Option<CompactString>,
+    pub resource_type: Text,
+    pub resource_id: Option<Text>,
+    pub resource_region: Option<Text>,
+    pub resource_owner: Option<Text>,
 }
 
 /// IPAM's own view of one resource CIDR (GetIpamResourceCidrs).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceCidr {
-    pub resource_id: CompactString,
-    pub resource_type: CompactString,
-    pub resource_region: Option<CompactString>,
-    pub resource_owner: Option<CompactString>,
-    pub vpc_id: Option<CompactString>,
-    pub pool_id: Option<CompactString>,
+    pub resource_id: Text,
+    pub resource_type: Text,
+    pub resource_region: Option<Text>,
+    pub resource_owner: Option<Text>,
+    pub vpc_id: Option<Text>,
+    pub pool_id: Option<Text>,
     pub cidr: IpNet,
     /// IPAM's usage, 0...1.
     pub ip_usage: Option<f64>,
-    pub compliance_status: Option<Cow<'static, str>>,
-    pub overlap_status: Option<Cow<'static, str>>,
-    pub management_state: Option<Cow<'static, str>>,
+    pub compliance_status: Option<Text>,
+    pub overlap_status: Option<Text>,
+    pub management_state: Option<Text>,
 }
 
 /// What the IPAM calls of one scope yielded (empty where no IPAM is homed).
@@ -238,32 +224,3 @@ impl Inventory {
 
 /// The tag people use to recognise a resource.
 pub const NAME_TAG: &str = "Name";
-
-/// The `Name` tag's value.
-pub fn name_tag(tags: &Tags) -> Option<&str> {
-    tags.get(NAME_TAG)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn any_with_prefix_finds_a_key_wherever_it_sorts() {
-        let tags: Tags = [
-            ("Name", "a"),
-            ("ipam-monitor:warning-percent", "50"),
-            ("z", ""),
-        ]
-        .into_iter()
-        .collect();
-        assert!(tags.any_with_prefix("ipam-monitor:"));
-        assert!(tags.any_with_prefix("Name"));
-        assert!(!tags.any_with_prefix("ipam-monitor:critical"));
-        assert!(!tags.any_with_prefix("ipam-monitor:x"));
-        assert!(!tags.any_with_prefix("zz"));
-        assert!(!Tags::new().any_with_prefix("ipam-monitor:"));
-        let just_before: Tags = [("ipam-monitor", "")].into_iter().collect();
-        assert!(!just_before.any_with_prefix("ipam-monitor:"));
-    }
-}

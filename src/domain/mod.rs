@@ -4,7 +4,6 @@
 pub mod calculator;
 pub mod cidr;
 pub mod inventory;
-mod rank_sort;
 pub mod report;
-mod subnet_match;
+pub mod text;
 pub mod thresholds;

@@ -3,12 +3,10 @@
 
 use crate::domain::cidr::Family;
 use crate::domain::inventory::{ScanError, Scope};
+use crate::domain::text::Text;
 use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
-use compact_str::CompactString;
 use ipnet::IpNet;
 use serde::Serialize;
-use smallvec::SmallVec;
-use std::borrow::Cow;
 use std::io::Write;
 
 pub const SCHEMA_VERSION: u32 = 2;
@@ -88,14 +86,14 @@ pub struct AppliedThresholds {
 #[derive(Debug, Clone, Serialize)]
 pub struct ResourceRecord {
     pub resource_type: ResourceType,
-    pub resource_id: CompactString,
-    pub name: Option<CompactString>,
-    pub account_id: CompactString,
-    pub region: CompactString,
-    pub vpc_id: Option<CompactString>,
-    pub availability_zone: Option<CompactString>,
+    pub resource_id: Text,
+    pub name: Option<Text>,
+    pub account_id: Text,
+    pub region: Text,
+    pub vpc_id: Option<Text>,
+    pub availability_zone: Option<Text>,
     /// Every CIDR of the resource, IPv4 first.
-    pub cidrs: Cidrs,
+    pub cidrs: Vec<IpNet>,
     /// The family `total`...`utilization_percent` are about.
     pub address_family: Family,
     /// Whether an IPAM allocation covers this resource; `null` until IPAM is scanned.
@@ -118,24 +116,18 @@ pub struct ResourceRecord {
     /// Per CIDR block figures; VPCs only.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cidr_blocks: Vec<BlockUsage>,
-    /// Addresses used over usable across the VPC's IPv4 subnets; VPCs only. Boxed, as
-    /// are `pool` and `ipam_observed`: a smaller record is cheaper to hold and to move
-    /// at 100k resources.
+    /// Addresses used over usable across the VPC's IPv4 subnets; VPCs only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub address_usage: Option<Box<AddressUsage>>,
+    pub address_usage: Option<AddressUsage>,
     /// Where the pool sits in IPAM; IPAM pools only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub pool: Option<Box<PoolDetails>>,
+    pub pool: Option<PoolDetails>,
     /// IPAM's own figures for this resource (GetIpamResourceCidrs); subnets only
     /// (VPCs carry them per CIDR block).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_observed: Option<Box<IpamObservation>>,
+    pub ipam_observed: Option<IpamObservation>,
     pub warnings: Vec<String>,
 }
-
-/// A resource's CIDRs. Most subnets have one, kept inline: a heap block for each of
-/// 100k subnets was a tenth of the calculator's allocations.
-pub type Cidrs = SmallVec<[IpNet; 1]>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PoolDetails {
@@ -152,12 +144,12 @@ pub struct PoolDetails {
 /// What IPAM itself says about a resource CIDR, next to our own figure.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IpamObservation {
-    pub ipam_pool_id: Option<CompactString>,
+    pub ipam_pool_id: Option<Text>,
     /// IPAM's `IpUsage` as a percentage.
     pub ip_usage_percent: Option<f64>,
-    pub compliance_status: Option<Cow<'static, str>>,
-    pub overlap_status: Option<Cow<'static, str>>,
-    pub management_state: Option<Cow<'static, str>>,
+    pub compliance_status: Option<Text>,
+    pub overlap_status: Option<Text>,
+    pub management_state: Option<Text>,
     /// True when IPAM's usage and ours differ by more than 10 percentage points.
     pub disagrees: bool,
 }
@@ -177,9 +169,9 @@ pub struct BlockUsage {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub managed: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_pool_id: Option<CompactString>,
+    pub ipam_pool_id: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_observed: Option<Box<IpamObservation>>,
+    pub ipam_observed: Option<IpamObservation>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -200,9 +192,9 @@ pub struct OverlapGroup {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct OverlapMember {
-    pub resource_id: CompactString,
-    pub account_id: CompactString,
-    pub region: CompactString,
+    pub resource_id: Text,
+    pub account_id: Text,
+    pub region: Text,
     pub cidr: IpNet,
 }
 
@@ -233,30 +225,6 @@ pub fn round_percent(p: f64) -> f64 {
     (p * 100.0).round() / 100.0
 }
 
-/// Appends `p` as `format!("{p}")` would. A [`round_percent`] figure (hundredths
-/// from 0 upward) is written from its integer hundredths: `{}`'s shortest-digits
-/// search cost ~800 instructions a number, and warnings write thousands of them.
-pub fn push_percent(out: &mut String, p: f64) {
-    let hundredths = (p * 100.0).round();
-    // The same double as the decimal `hundredths / 100`, so its shortest digits are
-    // that decimal's; anything else (and -0, which prints "-0") takes `{}`.
-    if p.is_sign_positive() && hundredths < 1e15 && hundredths / 100.0 == p {
-        let h = hundredths as u64;
-        out.push_str(itoa::Buffer::new().format(h / 100));
-        let (tens, ones) = ((h / 10 % 10) as u8, (h % 10) as u8);
-        if tens != 0 || ones != 0 {
-            out.push('.');
-            out.push(char::from(b'0' + tens));
-        }
-        if ones != 0 {
-            out.push(char::from(b'0' + ones));
-        }
-    } else {
-        use std::fmt::Write as _;
-        let _ = write!(out, "{p}");
-    }
-}
-
 /// Counts the bytes serde_json would write, without keeping them.
 struct ByteCount(usize);
 
@@ -275,41 +243,4 @@ pub fn json_len(value: &impl Serialize) -> usize {
     let mut n = ByteCount(0);
     serde_json::to_writer(&mut n, value).expect("report values serialize");
     n.0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{push_percent, round_percent};
-
-    fn pushed(p: f64) -> String {
-        let mut s = String::new();
-        push_percent(&mut s, p);
-        s
-    }
-
-    /// Every rounded figure from 0 to 1000 % (and a few far beyond), as `{}` writes it.
-    #[test]
-    fn rounded_percentages_read_as_display_writes_them() {
-        for h in (0..=100_000u64).chain([1 << 40, 99_999_999_999_999]) {
-            let p = h as f64 / 100.0;
-            assert_eq!(pushed(p), format!("{p}"), "{h} hundredths");
-        }
-    }
-
-    /// Figures that are not hundredths fall back to `{}`, digit for digit.
-    #[test]
-    fn other_figures_read_as_display_writes_them() {
-        for p in [
-            -0.0,
-            -12.5,
-            33.334,
-            1.0 / 3.0,
-            1e20,
-            f64::NAN,
-            f64::INFINITY,
-            round_percent(2.0 / 3.0 * 100.0) + f64::EPSILON * 64.0,
-        ] {
-            assert_eq!(pushed(p), format!("{p}"), "{p:?}");
-        }
-    }
 }

@@ -161,11 +161,7 @@ fn check_percent(name: &str, value: f64) -> Result<(), String> {
 fn at_or_above(used: u128, total: u128, percent: f64) -> bool {
     const EXACT: u128 = (1u128 << 53) / 100;
     if used < EXACT && total < EXACT {
-        let (used, total) = (
-            crate::domain::cidr::to_f64(used),
-            crate::domain::cidr::to_f64(total),
-        );
-        used * 100.0 >= percent * total
+        used as f64 * 100.0 >= percent * total as f64
     } else {
         crate::domain::cidr::ratio(used, total) * 100.0 >= percent
     }

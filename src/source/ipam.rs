@@ -9,12 +9,9 @@ use crate::domain::cidr;
 use crate::domain::inventory::{
     IpamInventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope,
 };
-use aws_sdk_ec2::types::{
-    IpamComplianceStatus, IpamManagementState, IpamOverlapStatus, IpamPoolCidrState,
-};
+use aws_sdk_ec2::types::IpamPoolCidrState;
 use aws_sdk_ec2::Client;
 use futures::stream::{self, StreamExt};
-use std::borrow::Cow;
 
 /// DescribeIpams/Scopes/Pools, GetIpamPoolCidrs and GetIpamResourceCidrs: 5...1000.
 pub const PAGE_SIZE: i32 = 1000;
@@ -234,25 +231,10 @@ fn map_resource_cidr(r: &aws_sdk_ec2::types::IpamResourceCidr) -> Option<Resourc
         pool_id: r.ipam_pool_id().map(Into::into),
         cidr,
         ip_usage: r.ip_usage(),
-        compliance_status: r
-            .compliance_status()
-            .map(|s| known(s.as_str(), IpamComplianceStatus::values())),
-        overlap_status: r
-            .overlap_status()
-            .map(|s| known(s.as_str(), IpamOverlapStatus::values())),
-        management_state: r
-            .management_state()
-            .map(|s| known(s.as_str(), IpamManagementState::values())),
+        compliance_status: r.compliance_status().map(|s| s.as_str().into()),
+        overlap_status: r.overlap_status().map(|s| s.as_str().into()),
+        management_state: r.management_state().map(|s| s.as_str().into()),
     })
-}
-
-/// One of an API enumeration's values without an allocation; a value this SDK does
-/// not know yet is kept as sent. At 100k resource CIDRs the copies added up.
-fn known(value: &str, values: &'static [&'static str]) -> Cow<'static, str> {
-    match values.iter().find(|v| **v == value) {
-        Some(v) => Cow::Borrowed(*v),
-        None => Cow::Owned(value.to_owned()),
-    }
 }
 
 /// Maps an SDK error of `operation` (about `pool`, if any) into a scope error.

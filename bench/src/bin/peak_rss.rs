@@ -12,11 +12,11 @@
 use ipam_monitor::domain::calculator;
 use ipam_monitor::domain::inventory::{ResourceCidr, Subnet, Vpc};
 use ipam_monitor::domain::report::{json_len, ResourceRecord};
+use ipam_monitor::domain::thresholds::ThresholdSource;
 use ipam_monitor::sinks::cloudwatch::batches;
 use ipam_monitor::sinks::downstream::{ChunkPlan, MAX_ASYNC_PAYLOAD_BYTES};
 use ipam_monitor::sinks::metrics::{flatten, metric_groups};
 use ipam_monitor::sinks::sns::compose;
-use ipam_monitor::domain::thresholds::ThresholdSource;
 use ipam_monitor_bench::{describe, organization, report, thresholds, OrgSpec};
 use std::time::{Duration, Instant};
 

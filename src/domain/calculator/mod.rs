@@ -1,0 +1,183 @@
+//! The usage calculator: pure and synchronous, no I/O, no clock, no SDK. Turns an
+//! [`Inventory`] into one record per resource, the overlap groups and the counts, in
+//! the order a reader thinks about them:
+//!
+//! 1. a resource shared through AWS RAM counts once ([`shared`]);
+//! 2. subnets are matched to their VPC, and every CIDR to what IPAM knows of it
+//!    ([`ipam`]);
+//! 3. each kind of record is measured and its thresholds applied ([`subnet`],
+//!    [`vpc`], [`pool`]);
+//! 4. VPC CIDRs that share addresses are grouped ([`overlaps`]);
+//! 5. the records are sorted worst first ([`order`]) and counted ([`summarize`]).
+
+mod allocation;
+mod ipam;
+mod order;
+mod overlaps;
+mod pool;
+mod shared;
+mod subnet;
+mod vpc;
+
+use crate::domain::inventory::{Inventory, Subnet, Tags, Vpc};
+use crate::domain::report::{
+    AppliedThresholds, OverlapGroup, ResourceRecord, ResourceType, Summary,
+};
+use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
+use std::collections::HashMap;
+
+pub use ipam::DISAGREEMENT_POINTS;
+pub use order::worst_first;
+pub use overlaps::find_overlaps;
+pub use subnet::{usable_addresses, AWS_RESERVED_PER_SUBNET};
+
+pub struct Calculated {
+    pub resources: Vec<ResourceRecord>,
+    pub overlaps: Vec<OverlapGroup>,
+    pub summary: Summary,
+}
+
+/// Consumes the inventory: each subnet's record takes over its strings.
+pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSource) -> Calculated {
+    let run = RunThresholds {
+        thresholds: *thresholds,
+        source,
+    };
+    let ipam_complete = !inv.ipam_incomplete();
+    let Inventory {
+        vpcs,
+        subnets,
+        pools,
+        resource_cidrs,
+        ..
+    } = inv;
+
+    // Allocations count from every copy of a shared pool; the records from the first.
+    let mut ipam = ipam::IpamView::new(&pools, resource_cidrs, ipam_complete);
+    let vpcs = shared::first_copies(vpcs, shared::vpc_key);
+    let subnets = shared::first_copies(subnets, shared::subnet_key);
+    let pools = shared::first_copies(pools, shared::pool_key);
+
+    let vpc_index = index_vpcs(&vpcs);
+    let mut resources = Vec::with_capacity(vpcs.len() + subnets.len() + pools.len());
+    for (vpc, its_subnets) in vpcs
+        .iter()
+        .zip(subnets_by_vpc(&vpc_index, vpcs.len(), &subnets))
+    {
+        resources.push(vpc::vpc_record(vpc, &its_subnets, &run, &mut ipam));
+    }
+    for s in subnets {
+        let vpc = vpc_index.get(&subnet_vpc_key(&s)).map(|&i| &vpcs[i]);
+        let managed = ipam.subnet_managed(&s, vpc);
+        let seen = ipam.subnet_observation(&s);
+        resources.push(subnet::subnet_record(s, &run, managed, seen));
+    }
+    for pool in &pools {
+        resources.push(pool::pool_record(pool, &run));
+    }
+
+    let overlaps = find_overlaps(&vpcs);
+    order::sort_worst_first(&mut resources);
+    let summary = summarize(&resources, &overlaps);
+    Calculated {
+        resources,
+        overlaps,
+        summary,
+    }
+}
+
+/// The run's thresholds and where they came from; a resource's tags may override them.
+pub(crate) struct RunThresholds {
+    thresholds: Thresholds,
+    source: ThresholdSource,
+}
+
+/// The thresholds that apply to one resource.
+pub(crate) struct ResourceThresholds {
+    thresholds: Thresholds,
+    applied: AppliedThresholds,
+    /// Why the resource's own threshold tags were not used, when they were not.
+    tag_warning: Option<String>,
+}
+
+impl RunThresholds {
+    fn for_tags(&self, tags: &Tags) -> ResourceThresholds {
+        let (t, source, tag_warning) = self.thresholds.with_tags(self.source, tags);
+        ResourceThresholds {
+            thresholds: t,
+            applied: AppliedThresholds {
+                warning_percent: t.warning_percent,
+                critical_percent: t.critical_percent,
+                min_free_addresses: t.min_free_addresses,
+                source,
+            },
+            tag_warning,
+        }
+    }
+}
+
+/// A VPC is known by its region and id: the same id in two regions is two VPCs.
+type VpcKey<'a> = (&'a str, &'a str);
+
+fn index_vpcs(vpcs: &[Vpc]) -> HashMap<VpcKey<'_>, usize> {
+    vpcs.iter()
+        .enumerate()
+        .map(|(i, v)| ((v.region.as_str(), v.id.as_str()), i))
+        .collect()
+}
+
+fn subnet_vpc_key(s: &Subnet) -> VpcKey<'_> {
+    (s.region.as_str(), s.vpc_id.as_str())
+}
+
+/// Each VPC's subnets in inventory order (`vpcs[i]`'s are at `i`). A subnet whose VPC
+/// was not listed belongs to none.
+fn subnets_by_vpc<'s>(
+    vpc_index: &HashMap<VpcKey<'_>, usize>,
+    vpcs: usize,
+    subnets: &'s [Subnet],
+) -> Vec<Vec<&'s Subnet>> {
+    let mut groups = vec![Vec::new(); vpcs];
+    for s in subnets {
+        if let Some(&i) = vpc_index.get(&subnet_vpc_key(s)) {
+            groups[i].push(s);
+        }
+    }
+    groups
+}
+
+/// The report's counts (the run adds its scopes and errors).
+fn summarize(resources: &[ResourceRecord], overlaps: &[OverlapGroup]) -> Summary {
+    let mut s = Summary {
+        resources: resources.len(),
+        overlap_groups: overlaps.len(),
+        ..Summary::default()
+    };
+    for r in resources {
+        match r.resource_type {
+            ResourceType::Vpc => s.vpcs += 1,
+            ResourceType::Subnet => s.subnets += 1,
+            ResourceType::IpamPool => s.ipam_pools += 1,
+        }
+        for b in &r.cidr_blocks {
+            match b.managed {
+                Some(true) => s.managed_cidrs += 1,
+                Some(false) => s.unmanaged_cidrs += 1,
+                None => {}
+            }
+        }
+        let observations = r.cidr_blocks.iter().map(|b| &b.ipam_observed);
+        s.ipam_disagreements += std::iter::once(&r.ipam_observed)
+            .chain(observations)
+            .filter(|o| o.as_ref().is_some_and(|o| o.disagrees))
+            .count();
+        match r.status {
+            Status::Ok => s.ok += 1,
+            Status::Warning => s.warning += 1,
+            Status::Critical => s.critical += 1,
+        }
+        s.resources_with_warnings += usize::from(!r.warnings.is_empty());
+    }
+    s.in_breach = s.warning + s.critical;
+    s
+}

@@ -1,0 +1,29 @@
+//! Resources shared through AWS RAM: a VPC, subnet or IPAM pool shared with several
+//! accounts is listed by each of them, and counts once.
+
+use crate::domain::inventory::{IpamPool, Subnet, Vpc};
+use std::collections::HashSet;
+
+/// The first copy of each resource, in inventory order.
+pub fn first_copies<T>(mut items: Vec<T>, key: fn(&T) -> (&str, &str)) -> Vec<T> {
+    let mut seen = HashSet::with_capacity(items.len());
+    let first: Vec<bool> = items.iter().map(|item| seen.insert(key(item))).collect();
+    drop(seen);
+    let mut first = first.into_iter();
+    items.retain(|_| first.next() == Some(true));
+    items
+}
+
+/// The same VPC id in two regions is two VPCs.
+pub fn vpc_key(v: &Vpc) -> (&str, &str) {
+    (&v.region, &v.id)
+}
+
+pub fn subnet_key(s: &Subnet) -> (&str, &str) {
+    (&s.region, &s.id)
+}
+
+/// Pool ids are unique across regions.
+pub fn pool_key(p: &IpamPool) -> (&str, &str) {
+    ("", &p.id)
+}

@@ -1,0 +1,151 @@
+//! Subnet records: addresses in use out of the addresses AWS lets a subnet hand out.
+
+use super::allocation::reporting_unit;
+use super::ipam::{disagreement_warning, disagrees};
+use super::{allocation::percent, RunThresholds};
+use crate::domain::cidr::{self, Family};
+use crate::domain::inventory::{Subnet, NAME_TAG};
+use crate::domain::report::{IpamObservation, Measure, ResourceRecord, ResourceType, Unit};
+use crate::domain::thresholds::Status;
+use ipnet::IpNet;
+
+/// Addresses AWS keeps in every IPv4 subnet: network, router, DNS, future use, broadcast.
+pub const AWS_RESERVED_PER_SUBNET: u128 = 5;
+
+/// The addresses a subnet of `cidr` can hand out: its size less AWS's reserved five.
+pub fn usable_addresses(cidr: &IpNet) -> u128 {
+    cidr::size(cidr).saturating_sub(AWS_RESERVED_PER_SUBNET)
+}
+
+/// AWS's `AvailableIpAddressCount`, made safe to compute with. Out-of-range values are
+/// clamped and explained in `warnings` rather than trusted or dropped.
+pub fn checked_available(
+    raw: Option<i64>,
+    usable: u128,
+    warnings: &mut Vec<String>,
+) -> Option<u128> {
+    let Some(raw) = raw else {
+        warnings.push("AWS returned no AvailableIpAddressCount; usage not computed".into());
+        return None;
+    };
+    if raw < 0 {
+        warnings.push(format!(
+            "AvailableIpAddressCount {raw} is negative; counted as 0 free (subnet full)"
+        ));
+        return Some(0);
+    }
+    let raw = raw as u128;
+    if raw > usable {
+        warnings.push(format!(
+            "AvailableIpAddressCount {raw} exceeds the {usable} usable addresses; counted as {usable}"
+        ));
+        return Some(usable);
+    }
+    Some(raw)
+}
+
+/// What a subnet's figures measure and their values.
+struct Figures {
+    family: Family,
+    unit: Unit,
+    measure: Measure,
+    total: u128,
+    usable: u128,
+    used: u128,
+    /// Free addresses, known only when usage is measured.
+    free: Option<u128>,
+}
+
+/// A subnet with an IPv4 CIDR is measured by its addresses in use. An IPv6-only subnet
+/// shows its size in /64s and no usage: AWS reports none for IPv6.
+fn measure(s: &Subnet, warnings: &mut Vec<String>) -> Figures {
+    let unmeasured = |family, total| Figures {
+        family,
+        unit: reporting_unit(family).0,
+        measure: Measure::None,
+        total,
+        usable: total,
+        used: 0,
+        free: None,
+    };
+    match s.ipv4_cidr {
+        Some(net) => {
+            let usable = usable_addresses(&net);
+            let available = checked_available(s.available_ips, usable, warnings);
+            Figures {
+                family: Family::Ipv4,
+                unit: Unit::Address,
+                measure: available.map_or(Measure::None, |_| Measure::Addresses),
+                total: cidr::size(&net),
+                usable,
+                used: available.map_or(0, |a| usable - a),
+                free: available,
+            }
+        }
+        None if !s.ipv6_cidrs.is_empty() => {
+            let (_, per_unit) = reporting_unit(Family::Ipv6);
+            let size = s.ipv6_cidrs.iter().map(|n| cidr::size(n) / per_unit);
+            unmeasured(Family::Ipv6, size.fold(0, u128::saturating_add))
+        }
+        // No readable CIDR at all: the source's warning says why.
+        None => unmeasured(Family::Ipv4, 0),
+    }
+}
+
+/// A subnet's record, with the managed state of the VPC block that holds it and
+/// IPAM's view of its IPv4 CIDR.
+pub fn subnet_record(
+    mut s: Subnet,
+    run: &RunThresholds,
+    managed: Option<bool>,
+    ipam_observed: Option<IpamObservation>,
+) -> ResourceRecord {
+    let t = run.for_tags(&s.tags);
+    let mut warnings = std::mem::take(&mut s.warnings);
+    warnings.extend(t.tag_warning);
+
+    let f = measure(&s, &mut warnings);
+    let utilization = f.free.and_then(|_| percent(f.used, f.usable));
+    let status = match f.free {
+        Some(free) => t.thresholds.status(f.used, f.usable, Some(free)),
+        None => Status::Ok,
+    };
+    let ipam_observed = ipam_observed.map(|mut o| {
+        o.disagrees = disagrees(o.ip_usage_percent, utilization);
+        o
+    });
+    if let Some(o) = ipam_observed.as_ref().filter(|o| o.disagrees) {
+        warnings.push(disagreement_warning(None, o, utilization));
+    }
+
+    let mut cidrs: Vec<IpNet> = s.ipv4_cidr.into_iter().collect();
+    cidrs.extend(&s.ipv6_cidrs);
+    ResourceRecord {
+        resource_type: ResourceType::Subnet,
+        name: s.tags.remove(NAME_TAG),
+        resource_id: s.id,
+        account_id: s.account_id,
+        region: s.region,
+        vpc_id: Some(s.vpc_id),
+        availability_zone: Some(s.availability_zone).filter(|z| !z.is_empty()),
+        cidrs,
+        address_family: f.family,
+        managed,
+        measure: f.measure,
+        unit: f.unit,
+        total: f.total,
+        usable: f.usable,
+        used: f.used,
+        free: f.free.unwrap_or(0),
+        utilization_percent: utilization,
+        status,
+        thresholds: t.applied,
+        largest_free_block: None,
+        free_blocks: Vec::new(),
+        cidr_blocks: Vec::new(),
+        address_usage: None,
+        pool: None,
+        ipam_observed,
+        warnings,
+    }
+}
