@@ -3,7 +3,7 @@
 use crate::app::config::{AccountSelection, Config, RegionSelection};
 use crate::app::event::RunSettings;
 use crate::domain::calculator;
-use crate::domain::inventory::{Inventory, ScanError, Scope};
+use crate::domain::inventory::{Inventory, IpamRead, ScanError, Scope};
 use crate::domain::report::{Report, ScopeOutcome, SCHEMA_VERSION};
 use crate::source::accounts::UNKNOWN_ACCOUNT;
 use crate::source::NetworkSource;
@@ -82,11 +82,11 @@ pub async fn monitor<S: NetworkSource>(
                 if !found.ipam_ids.is_empty() {
                     tracing::info!(scope = %scope, ipams = ?found.ipam_ids, pools = found.pools.len(), resource_cidrs = found.resource_cidrs.len(), "IPAM scanned");
                 }
-                inv.add_ipam(found);
+                inv.add_ipam(scope.clone(), found);
             }
             Err(e) => {
                 tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "IPAM scan failed");
-                inv.errors.push(e);
+                inv.ipam_failed(scope.clone(), e);
                 ok = false;
             }
         }
@@ -114,13 +114,16 @@ pub async fn monitor<S: NetworkSource>(
             code: Some("DeadlineExceeded".into()),
             message: "not scanned: stopped before the Lambda deadline to leave time for the report and sinks".into(),
         });
+        inv.ipam_not_reached(scope.clone());
         outcomes.push(ScopeOutcome {
             scope: scope.clone(),
             ok: false,
         });
     }
     outcomes.sort_by(|a, b| a.scope.cmp(&b.scope));
-    if !inv.ipam_seen && !inv.ipam_incomplete() {
+    if inv.ipam_incomplete() {
+        tracing::warn!("an IPAM scope failed or was not reached: a CIDR without an allocation is reported as managed unknown");
+    } else if inv.ipam_reads.iter().all(|(_, r)| *r == IpamRead::NoIpam) {
         tracing::info!("no IPAM found in the scanned regions: every CIDR is unmanaged");
     }
 
