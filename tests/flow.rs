@@ -59,6 +59,10 @@ struct FakeSource {
     ipam_region: Option<&'static str>,
     /// A region the function's credentials cannot enter: both halves fail AssumeRole.
     denied_region: Option<&'static str>,
+    /// An account whose regions cannot be listed (AssumeRole into it is refused).
+    denied_account: Option<&'static str>,
+    /// The organization's member accounts, or `None` when ListAccounts fails.
+    organization: Option<Vec<String>>,
 }
 
 impl FakeSource {
@@ -71,6 +75,8 @@ impl FakeSource {
             fail_account_lookup: false,
             ipam_region: None,
             denied_region: None,
+            denied_account: None,
+            organization: Some(Vec::new()),
         }
     }
 }
@@ -93,7 +99,18 @@ impl NetworkSource for FakeSource {
         Ok("111111111111".into())
     }
 
-    async fn enabled_regions(&self, _: &str, _: &str) -> Result<Vec<String>, ScanError> {
+    async fn organization_accounts(&self) -> Result<Vec<String>, ScanError> {
+        self.organization
+            .clone()
+            .ok_or_else(|| error("us-east-1", "ListAccounts", "AccessDeniedException"))
+    }
+
+    async fn enabled_regions(&self, account: &str, _: &str) -> Result<Vec<String>, ScanError> {
+        if self.denied_account == Some(account) {
+            let mut e = error("us-east-1", "AssumeRole", "AccessDenied");
+            e.account_id = account.into();
+            return Err(e);
+        }
         Ok((1..=6).map(|i| format!("xx-test-{i}")).collect())
     }
 
@@ -497,6 +514,58 @@ async fn a_scope_cut_by_the_deadline_leaves_unallocated_cidrs_unknown() {
     );
     // xx-test-4 may home an IPAM: only what an allocation proves is still known.
     assert_eq!(managed(&r), expected(&[1, 2, 3, 5, 6], Some(true), None));
+}
+
+#[tokio::test]
+async fn accounts_or_regions_not_listed_leave_unallocated_cidrs_unknown() {
+    use ipam_monitor::app::config::AccountSelection;
+    // A member account (where an IPAM may be delegated) whose regions cannot be listed.
+    let mut source = FakeSource::new("none");
+    source.denied_account = Some("222222222222");
+    let app = App {
+        source,
+        config: Config {
+            accounts: AccountSelection::List(vec!["222222222222".into()]),
+            ..config(8)
+        },
+        sinks: vec![],
+    };
+    let Err(HandlerError::Incomplete { output, .. }) = app.run(&json!({}), "r10".into()).await
+    else {
+        panic!("an account not listed makes the run incomplete");
+    };
+    let r = output.report;
+    assert_eq!(
+        (
+            r.errors[0].account_id.as_str(),
+            r.errors[0].operation.as_str()
+        ),
+        ("222222222222", "AssumeRole")
+    );
+    assert_eq!(
+        managed(&r),
+        expected(&[1, 2, 3, 4, 5, 6], None, None),
+        "the own account's CIDRs"
+    );
+
+    // The organization's accounts cannot be listed.
+    let mut source = FakeSource::new("none");
+    source.organization = None;
+    let app = App {
+        source,
+        config: Config {
+            accounts: AccountSelection::Organization,
+            ..config(8)
+        },
+        sinks: vec![],
+    };
+    let Err(HandlerError::Incomplete { output, .. }) = app.run(&json!({}), "r11".into()).await
+    else {
+        panic!("an organization not listed makes the run incomplete");
+    };
+    let r = output.report;
+    assert_eq!(r.errors[0].operation, "ListAccounts");
+    assert_eq!(managed(&r), expected(&[1, 2, 3, 4, 5, 6], None, None));
 }
 
 #[test]

@@ -40,8 +40,8 @@ pub async fn monitor<S: NetworkSource>(
         }
     };
     let mut scopes: Vec<Scope> = Vec::new();
-    for account in plan_accounts(source, config, &own, &mut inv.errors).await {
-        let regions = plan_regions(source, config, settings, &account, &mut inv.errors).await;
+    for account in plan_accounts(source, config, &own, &mut inv).await {
+        let regions = plan_regions(source, config, settings, &account, &mut inv).await;
         scopes.extend(regions.into_iter().map(|region| Scope {
             account_id: account.clone(),
             region,
@@ -153,7 +153,7 @@ async fn plan_accounts<S: NetworkSource>(
     source: &S,
     config: &Config,
     own: &str,
-    errors: &mut Vec<ScanError>,
+    inv: &mut Inventory,
 ) -> Vec<String> {
     let mut accounts = vec![own.to_string()];
     let others = match &config.accounts {
@@ -163,7 +163,7 @@ async fn plan_accounts<S: NetworkSource>(
             Ok(ids) => ids,
             Err(e) => {
                 tracing::error!(error = %e.message, "could not list the organization's accounts");
-                errors.push(e);
+                planning_failed(inv, e);
                 Vec::new()
             }
         },
@@ -181,7 +181,7 @@ async fn plan_regions<S: NetworkSource>(
     config: &Config,
     settings: &RunSettings,
     account: &str,
-    errors: &mut Vec<ScanError>,
+    inv: &mut Inventory,
 ) -> Vec<String> {
     let own = config.own_region.clone();
     match &settings.regions {
@@ -194,10 +194,21 @@ async fn plan_regions<S: NetworkSource>(
                 Ok(regions) => regions,
                 Err(e) => {
                     tracing::error!(error = %e.message, "could not list regions");
-                    errors.push(e);
+                    planning_failed(inv, e);
                     Vec::new()
                 }
             }
         }
     }
+}
+
+/// A planning step failed: the scopes it would have planned are unknown, and so is
+/// whether an IPAM is homed in one of them. Its IPAM state is recorded as failed under
+/// the account and region the failed call names.
+fn planning_failed(inv: &mut Inventory, e: ScanError) {
+    let scope = Scope {
+        account_id: e.account_id.clone(),
+        region: e.region.clone(),
+    };
+    inv.ipam_failed(scope, e);
 }

@@ -246,7 +246,9 @@ pub struct Inventory {
     pub subnets: Vec<Subnet>,
     pub pools: Vec<IpamPool>,
     pub resource_cidrs: Vec<ResourceCidr>,
-    /// Each planned scope's IPAM state, one entry per scope.
+    /// Each planned scope's IPAM state, one entry per scope; a planning step that
+    /// failed (accounts or regions not listed) stands as one failed entry for the
+    /// scopes it would have planned.
     pub ipam_reads: Vec<(Scope, IpamRead)>,
     pub errors: Vec<ScanError>,
 }
