@@ -83,8 +83,8 @@ pub async fn scan_ipam(client: &Client, scope: &Scope) -> Result<IpamInventory, 
         let Some(scope_id) = s.ipam_scope_id() else {
             continue;
         };
-        // Mapped page by page: at 100k resource CIDRs, holding every SDK item before
-        // mapping would cost several times the inventory itself.
+        // Mapped page by page, so no more than one page of SDK items (each several
+        // times the size of what is kept of it) is held at once.
         let mut pages = client
             .get_ipam_resource_cidrs()
             .ipam_scope_id(scope_id)
@@ -246,8 +246,8 @@ fn map_resource_cidr(r: &aws_sdk_ec2::types::IpamResourceCidr) -> Option<Resourc
     })
 }
 
-/// One of an API enumeration's values without an allocation; a value this SDK does
-/// not know yet is kept as sent. At 100k resource CIDRs the copies added up.
+/// One of an API enumeration's values without an allocation, so resource CIDRs share
+/// one static string per value; a value this SDK does not know yet is kept as sent.
 fn known(value: &str, values: &'static [&'static str]) -> Cow<'static, str> {
     match values.iter().find(|v| **v == value) {
         Some(v) => Cow::Borrowed(*v),
