@@ -686,7 +686,6 @@ fn nested_pools_count_child_pools_as_parent_allocations() {
                 &[("10.0.0.0/16", "vpc", Some("vpc-1"))],
             ),
         ],
-        ipam_seen: true,
         ..Inventory::default()
     };
     let rs = run(&inv, DEFAULT);
@@ -852,7 +851,6 @@ fn managed_blocks_come_from_allocations_to_that_vpc() {
             overlap_status: Some("nonoverlapping".into()),
             management_state: Some("managed".into()),
         }],
-        ipam_seen: true,
         ..Inventory::default()
     };
     let calc = calculate(inv, &DEFAULT, ThresholdSource::Config);
@@ -888,8 +886,16 @@ fn managed_blocks_come_from_allocations_to_that_vpc() {
 
 #[test]
 fn unmanaged_is_unknown_when_an_ipam_call_failed() {
+    use ipam_monitor::domain::inventory::{IpamRead, Scope};
     let inv = Inventory {
         vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/16"], &[])],
+        ipam_reads: vec![(
+            Scope {
+                account_id: "1".into(),
+                region: "us-east-1".into(),
+            },
+            IpamRead::Failed,
+        )],
         errors: vec![ipam_monitor::domain::inventory::ScanError {
             account_id: "1".into(),
             region: "us-east-1".into(),
@@ -1042,7 +1048,6 @@ fn each_subnet_gets_the_ipam_observation_of_its_own_id_and_cidr() {
         ],
         subnets,
         resource_cidrs: cidrs,
-        ipam_seen: true,
         ..Inventory::default()
     };
     let calc = calculate(inv, &DEFAULT, ThresholdSource::Config);
@@ -1107,7 +1112,6 @@ fn ipam_entries_follow_region_and_the_first_of_two_alike_wins() {
             eu_entry,
             vpc_entry(0.9, "second"),
         ],
-        ipam_seen: true,
         ..Inventory::default()
     };
     let calc = calculate(inv, &DEFAULT, ThresholdSource::Config);

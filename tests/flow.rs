@@ -3,8 +3,10 @@
 
 use ipam_monitor::app::config::{Config, RegionSelection};
 use ipam_monitor::app::handler::{App, HandlerError};
-use ipam_monitor::domain::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
-use ipam_monitor::domain::report::Report;
+use ipam_monitor::domain::inventory::{
+    IpamInventory, IpamPool, PoolAllocation, ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc,
+};
+use ipam_monitor::domain::report::{Report, ResourceType};
 use ipam_monitor::sinks::{Delivery, DeliveryStatus, RunContext, Sink, SinkError};
 use ipam_monitor::source::NetworkSource;
 use serde_json::json;
@@ -53,6 +55,14 @@ struct FakeSource {
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
     fail_account_lookup: bool,
+    /// The region where an IPAM is homed; its pool allocates `vpc-xx-test-1`'s block.
+    ipam_region: Option<&'static str>,
+    /// A region the function's credentials cannot enter: both halves fail AssumeRole.
+    denied_region: Option<&'static str>,
+    /// An account whose regions cannot be listed (AssumeRole into it is refused).
+    denied_account: Option<&'static str>,
+    /// The organization's member accounts, or `None` when ListAccounts fails.
+    organization: Option<Vec<String>>,
 }
 
 impl FakeSource {
@@ -63,6 +73,10 @@ impl FakeSource {
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
             fail_account_lookup: false,
+            ipam_region: None,
+            denied_region: None,
+            denied_account: None,
+            organization: Some(Vec::new()),
         }
     }
 }
@@ -85,7 +99,18 @@ impl NetworkSource for FakeSource {
         Ok("111111111111".into())
     }
 
-    async fn enabled_regions(&self, _: &str, _: &str) -> Result<Vec<String>, ScanError> {
+    async fn organization_accounts(&self) -> Result<Vec<String>, ScanError> {
+        self.organization
+            .clone()
+            .ok_or_else(|| error("us-east-1", "ListAccounts", "AccessDeniedException"))
+    }
+
+    async fn enabled_regions(&self, account: &str, _: &str) -> Result<Vec<String>, ScanError> {
+        if self.denied_account == Some(account) {
+            let mut e = error("us-east-1", "AssumeRole", "AccessDenied");
+            e.account_id = account.into();
+            return Err(e);
+        }
         Ok((1..=6).map(|i| format!("xx-test-{i}")).collect())
     }
 
@@ -98,6 +123,9 @@ impl NetworkSource for FakeSource {
         };
         tokio::time::sleep(delay).await;
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        if self.denied_region == Some(scope.region.as_str()) {
+            return Err(error(&scope.region, "AssumeRole", "AccessDenied"));
+        }
         if scope.region == self.failing_region {
             return Err(error(
                 &scope.region,
@@ -129,6 +157,42 @@ impl NetworkSource for FakeSource {
                 tags: Tags::new(),
                 warnings: vec![],
             }],
+        })
+    }
+
+    async fn scan_ipam(&self, scope: &Scope) -> Result<IpamInventory, ScanError> {
+        if self.denied_region == Some(scope.region.as_str()) {
+            return Err(error(&scope.region, "AssumeRole", "AccessDenied"));
+        }
+        if self.ipam_region != Some(scope.region.as_str()) {
+            return Ok(IpamInventory::default());
+        }
+        let pool = IpamPool {
+            id: "ipam-pool-1".into(),
+            ipam_id: "ipam-1".into(),
+            scope_id: "ipam-scope-1".into(),
+            scope_type: "private".into(),
+            parent_pool_id: None,
+            locale: None,
+            depth: Some(1),
+            account_id: scope.account_id.clone(),
+            region: scope.region.clone(),
+            description: None,
+            tags: Tags::new(),
+            cidrs: vec!["10.0.0.0/16".parse().unwrap()],
+            allocations: vec![PoolAllocation {
+                cidr: "10.0.0.0/24".parse().unwrap(),
+                resource_type: "vpc".into(),
+                resource_id: Some("vpc-xx-test-1".into()),
+                resource_region: Some("xx-test-1".into()),
+                resource_owner: Some(scope.account_id.as_str().into()),
+            }],
+            warnings: vec![],
+        };
+        Ok(IpamInventory {
+            ipam_ids: vec!["ipam-1".into()],
+            pools: vec![pool],
+            ..IpamInventory::default()
         })
     }
 }
@@ -338,6 +402,170 @@ async fn a_slow_scope_at_the_deadline_is_reported_and_the_sinks_still_run() {
         "every planned scope is listed, reached or not"
     );
     assert_eq!(recorder.seen.lock().unwrap().len(), 1);
+}
+
+/// Each VPC's and subnet's `managed`, by id.
+fn managed(report: &Report) -> Vec<(String, Option<bool>)> {
+    let mut m: Vec<(String, Option<bool>)> = report
+        .resources
+        .iter()
+        .filter(|r| r.resource_type != ResourceType::IpamPool)
+        .map(|r| (r.resource_id.to_string(), r.managed))
+        .collect();
+    m.sort();
+    m
+}
+
+/// Every VPC and subnet of the regions given: xx-test-1's (the block the fake IPAM
+/// allocates) `managed` as `allocated`, every other as `others`.
+fn expected(
+    regions: &[u8],
+    allocated: Option<bool>,
+    others: Option<bool>,
+) -> Vec<(String, Option<bool>)> {
+    let mut e: Vec<(String, Option<bool>)> = regions
+        .iter()
+        .flat_map(|i| {
+            let m = if *i == 1 { allocated } else { others };
+            [
+                (format!("subnet-xx-test-{i}"), m),
+                (format!("vpc-xx-test-{i}"), m),
+            ]
+        })
+        .collect();
+    e.sort();
+    e
+}
+
+#[tokio::test]
+async fn a_denied_ipam_scope_leaves_unallocated_cidrs_unknown() {
+    // Read in full, the IPAM proves both: vpc-xx-test-1 managed, the others not.
+    let mut source = FakeSource::new("none");
+    source.ipam_region = Some("xx-test-2");
+    let app = App {
+        source,
+        config: config(8),
+        sinks: vec![],
+    };
+    let report = app.run(&json!({}), "r7".into()).await.unwrap().report;
+    assert_eq!(
+        managed(&report),
+        expected(&[1, 2, 3, 4, 5, 6], Some(true), Some(false))
+    );
+
+    // With the IPAM's scope denied before any IPAM call, no CIDR is proven unmanaged.
+    let mut source = FakeSource::new("none");
+    source.ipam_region = Some("xx-test-2");
+    source.denied_region = Some("xx-test-2");
+    let app = App {
+        source,
+        config: config(8),
+        sinks: vec![],
+    };
+    let Err(HandlerError::Incomplete { output, .. }) = app.run(&json!({}), "r8".into()).await
+    else {
+        panic!("a denied scope makes the run incomplete");
+    };
+    let r = output.report;
+    assert_eq!(managed(&r), expected(&[1, 3, 4, 5, 6], None, None));
+    for v in r
+        .resources
+        .iter()
+        .filter(|x| x.resource_type == ResourceType::Vpc)
+    {
+        assert!(v.cidr_blocks.iter().all(|b| b.managed.is_none()), "{v:?}");
+    }
+    let errors: Vec<(&str, &str, Option<&str>)> = r
+        .errors
+        .iter()
+        .map(|e| (e.region.as_str(), e.operation.as_str(), e.code.as_deref()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            ("xx-test-2", "AssumeRole", Some("AccessDenied")),
+            ("xx-test-2", "AssumeRole", Some("AccessDenied"))
+        ],
+        "both halves of the scope report the denial"
+    );
+    assert_eq!(r.summary.managed_cidrs, 0);
+}
+
+#[tokio::test]
+async fn a_scope_cut_by_the_deadline_leaves_unallocated_cidrs_unknown() {
+    let mut source = FakeSource::new("none");
+    source.ipam_region = Some("xx-test-1");
+    source.slow_region = Some(("xx-test-4", Duration::from_secs(30)));
+    let app = App {
+        source,
+        config: config(8),
+        sinks: vec![],
+    };
+    let deadline = std::time::Instant::now() + Duration::from_millis(800);
+    let Err(HandlerError::Incomplete { output, .. }) =
+        app.run_until(&json!({}), "r9".into(), Some(deadline)).await
+    else {
+        panic!("an unreached scope makes the run incomplete");
+    };
+    let r = output.report;
+    assert_eq!(
+        (r.errors[0].region.as_str(), r.errors[0].operation.as_str()),
+        ("xx-test-4", "Scan")
+    );
+    // xx-test-4 may home an IPAM: only what an allocation proves is still known.
+    assert_eq!(managed(&r), expected(&[1, 2, 3, 5, 6], Some(true), None));
+}
+
+#[tokio::test]
+async fn accounts_or_regions_not_listed_leave_unallocated_cidrs_unknown() {
+    use ipam_monitor::app::config::AccountSelection;
+    // A member account (where an IPAM may be delegated) whose regions cannot be listed.
+    let mut source = FakeSource::new("none");
+    source.denied_account = Some("222222222222");
+    let app = App {
+        source,
+        config: Config {
+            accounts: AccountSelection::List(vec!["222222222222".into()]),
+            ..config(8)
+        },
+        sinks: vec![],
+    };
+    let Err(HandlerError::Incomplete { output, .. }) = app.run(&json!({}), "r10".into()).await
+    else {
+        panic!("an account not listed makes the run incomplete");
+    };
+    let r = output.report;
+    assert_eq!(
+        (
+            r.errors[0].account_id.as_str(),
+            r.errors[0].operation.as_str()
+        ),
+        ("222222222222", "AssumeRole")
+    );
+    assert_eq!(
+        managed(&r),
+        expected(&[1, 2, 3, 4, 5, 6], None, None),
+        "the own account's CIDRs"
+    );
+
+    // The organization's accounts cannot be listed.
+    let mut source = FakeSource::new("none");
+    source.organization = None;
+    let app = App {
+        source,
+        config: Config {
+            accounts: AccountSelection::Organization,
+            ..config(8)
+        },
+        sinks: vec![],
+    };
+    let Err(HandlerError::Incomplete { output, .. }) = app.run(&json!({}), "r11".into()).await
+    else {
+        panic!("an organization not listed makes the run incomplete");
+    };
+    let r = output.report;
+    assert_eq!(r.errors[0].operation, "ListAccounts");
+    assert_eq!(managed(&r), expected(&[1, 2, 3, 4, 5, 6], None, None));
 }
 
 #[test]

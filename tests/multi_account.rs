@@ -306,3 +306,124 @@ async fn organization_accounts_are_listed_and_scanned() {
         member
     );
 }
+
+/// The id of the VPC tagged `name` in `ec2`'s account and region.
+async fn vpc_named(ec2: &aws_sdk_ec2::Client, name: &str) -> String {
+    let out = ec2
+        .describe_vpcs()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Name")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    out.vpcs()[0].vpc_id().unwrap().to_string()
+}
+
+/// An IPAM homed in MEMBER_B's us-east-1 (a delegated IPAM account), whose one pool
+/// allocates own-core's 10.0.0.0/16 in the own account.
+fn member_b_ipam(own_core: &str) -> serde_json::Value {
+    let arn = |kind: &str, id: &str| format!("arn:aws:ec2::{MEMBER_B}:{kind}/{id}");
+    let owned = json!({
+        "OwnerId": MEMBER_B,
+        "IpamArn": arn("ipam", "ipam-0b"),
+        "IpamRegion": "us-east-1",
+    });
+    let with = |extra: serde_json::Value| {
+        let mut item = owned.clone();
+        item.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        item
+    };
+    json!({
+        "ipams": [with(json!({
+            "IpamId": "ipam-0b",
+            "PrivateDefaultScopeId": "ipam-scope-0b",
+            "OperatingRegions": [{"RegionName": "us-east-1"}, {"RegionName": "eu-west-1"}],
+        }))],
+        "scopes": [with(json!({
+            "IpamScopeId": "ipam-scope-0b",
+            "IpamScopeArn": arn("ipam-scope", "ipam-scope-0b"),
+            "IpamScopeType": "private",
+            "IsDefault": true,
+        }))],
+        "pools": [with(json!({
+            "IpamPoolId": "ipam-pool-0b",
+            "IpamPoolArn": arn("ipam-pool", "ipam-pool-0b"),
+            "IpamScopeArn": arn("ipam-scope", "ipam-scope-0b"),
+            "IpamScopeType": "private",
+            "AddressFamily": "ipv4",
+            "PoolDepth": 1,
+            "State": "create-complete",
+            "Tags": [{"Key": "Name", "Value": "org-ipv4"}],
+        }))],
+        "poolCidrs": {"ipam-pool-0b": [{"Cidr": "10.0.0.0/8", "State": "provisioned"}]},
+        "poolAllocations": {"ipam-pool-0b": [{
+            "Cidr": "10.0.0.0/16",
+            "IpamPoolAllocationId": "ipam-pool-alloc-0b",
+            "ResourceType": "vpc",
+            "ResourceId": own_core,
+            "ResourceOwner": OWN,
+            "ResourceRegion": "us-east-1",
+        }]},
+    })
+}
+
+#[tokio::test]
+async fn a_denied_ipam_account_leaves_unallocated_cidrs_unknown() {
+    let emu = Emulator::start(None);
+    seed_three_accounts(&emu).await;
+    let own_core = vpc_named(&ec2_in(&emu, OWN, "us-east-1").await, "own-core").await;
+    let mut fixture = member_b_ipam(&own_core);
+    emu.set_ipam_fixture(&fixture);
+    let accounts = || AccountSelection::List(vec![MEMBER_A.into(), MEMBER_B.into()]);
+
+    // Read from MEMBER_B, the IPAM proves own-core managed and every other VPC not.
+    let r = run(&emu, config(accounts()))
+        .await
+        .expect("every scope answers");
+    assert_eq!(r.summary.ipam_pools, 1);
+    assert_eq!(named(&r, "own-core", ResourceType::Vpc).managed, Some(true));
+    assert_eq!(named(&r, "a-eu", ResourceType::Vpc).managed, Some(false));
+    assert_eq!(named(&r, "b-app", ResourceType::Vpc).managed, Some(false));
+
+    // AssumeRole into MEMBER_B refused: no IPAM call is made there, so no VPC CIDR
+    // without an allocation (here: none has one) is proven unmanaged.
+    fixture["deny"] = json!([format!("AssumeRole:{MEMBER_B}")]);
+    emu.set_ipam_fixture(&fixture);
+    let err = run(&emu, config(accounts()))
+        .await
+        .expect_err("a denied account makes the run incomplete");
+    let HandlerError::Incomplete { output, .. } = *err else {
+        panic!("expected an incomplete run");
+    };
+    let r = output.report;
+    assert_eq!(r.summary.ipam_pools, 0);
+    assert!(
+        r.errors.iter().any(|e| (
+            e.account_id.as_str(),
+            e.region.as_str(),
+            e.operation.as_str()
+        ) == (MEMBER_B, "us-east-1", "AssumeRole")),
+        "{:?}",
+        r.errors
+    );
+    let vpcs_and_subnets: Vec<_> = r
+        .resources
+        .iter()
+        .filter(|x| x.resource_type != ResourceType::IpamPool)
+        .collect();
+    // The seeded VPCs and subnets of the own account and A, and their default VPCs'.
+    assert_eq!(named(&r, "own-core", ResourceType::Vpc).managed, None);
+    assert_eq!(named(&r, "a-eu", ResourceType::Subnet).managed, None);
+    assert!(vpcs_and_subnets.len() > 4, "{}", vpcs_and_subnets.len());
+    for x in vpcs_and_subnets {
+        assert_eq!(x.managed, None, "{} {:?}", x.resource_id, x.name);
+        assert!(x.cidr_blocks.iter().all(|b| b.managed.is_none()), "{x:?}");
+    }
+    assert_eq!((r.summary.managed_cidrs, r.summary.unmanaged_cidrs), (0, 0));
+}

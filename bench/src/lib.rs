@@ -664,7 +664,6 @@ fn ipam(b: &mut Builder) {
         });
     }
     b.inv.resource_cidrs = rc;
-    b.inv.ipam_seen = true;
 }
 
 /// IPAM's usage: ours, or (2 %) something else, as IPAM's sampling can lag.

@@ -3,7 +3,7 @@
 use crate::app::config::{AccountSelection, Config, RegionSelection};
 use crate::app::event::RunSettings;
 use crate::domain::calculator;
-use crate::domain::inventory::{Inventory, ScanError, Scope};
+use crate::domain::inventory::{Inventory, IpamRead, ScanError, Scope};
 use crate::domain::report::{Report, ScopeOutcome, SCHEMA_VERSION};
 use crate::source::accounts::UNKNOWN_ACCOUNT;
 use crate::source::NetworkSource;
@@ -40,8 +40,8 @@ pub async fn monitor<S: NetworkSource>(
         }
     };
     let mut scopes: Vec<Scope> = Vec::new();
-    for account in plan_accounts(source, config, &own, &mut inv.errors).await {
-        let regions = plan_regions(source, config, settings, &account, &mut inv.errors).await;
+    for account in plan_accounts(source, config, &own, &mut inv).await {
+        let regions = plan_regions(source, config, settings, &account, &mut inv).await;
         scopes.extend(regions.into_iter().map(|region| Scope {
             account_id: account.clone(),
             region,
@@ -82,11 +82,11 @@ pub async fn monitor<S: NetworkSource>(
                 if !found.ipam_ids.is_empty() {
                     tracing::info!(scope = %scope, ipams = ?found.ipam_ids, pools = found.pools.len(), resource_cidrs = found.resource_cidrs.len(), "IPAM scanned");
                 }
-                inv.add_ipam(found);
+                inv.add_ipam(scope.clone(), found);
             }
             Err(e) => {
                 tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "IPAM scan failed");
-                inv.errors.push(e);
+                inv.ipam_failed(scope.clone(), e);
                 ok = false;
             }
         }
@@ -114,13 +114,16 @@ pub async fn monitor<S: NetworkSource>(
             code: Some("DeadlineExceeded".into()),
             message: "not scanned: stopped before the Lambda deadline to leave time for the report and sinks".into(),
         });
+        inv.ipam_not_reached(scope.clone());
         outcomes.push(ScopeOutcome {
             scope: scope.clone(),
             ok: false,
         });
     }
     outcomes.sort_by(|a, b| a.scope.cmp(&b.scope));
-    if !inv.ipam_seen && !inv.ipam_incomplete() {
+    if inv.ipam_incomplete() {
+        tracing::warn!("an IPAM scope failed or was not reached: a CIDR without an allocation is reported as managed unknown");
+    } else if inv.ipam_reads.iter().all(|(_, r)| *r == IpamRead::NoIpam) {
         tracing::info!("no IPAM found in the scanned regions: every CIDR is unmanaged");
     }
 
@@ -150,7 +153,7 @@ async fn plan_accounts<S: NetworkSource>(
     source: &S,
     config: &Config,
     own: &str,
-    errors: &mut Vec<ScanError>,
+    inv: &mut Inventory,
 ) -> Vec<String> {
     let mut accounts = vec![own.to_string()];
     let others = match &config.accounts {
@@ -160,7 +163,7 @@ async fn plan_accounts<S: NetworkSource>(
             Ok(ids) => ids,
             Err(e) => {
                 tracing::error!(error = %e.message, "could not list the organization's accounts");
-                errors.push(e);
+                planning_failed(inv, e);
                 Vec::new()
             }
         },
@@ -178,7 +181,7 @@ async fn plan_regions<S: NetworkSource>(
     config: &Config,
     settings: &RunSettings,
     account: &str,
-    errors: &mut Vec<ScanError>,
+    inv: &mut Inventory,
 ) -> Vec<String> {
     let own = config.own_region.clone();
     match &settings.regions {
@@ -191,10 +194,21 @@ async fn plan_regions<S: NetworkSource>(
                 Ok(regions) => regions,
                 Err(e) => {
                     tracing::error!(error = %e.message, "could not list regions");
-                    errors.push(e);
+                    planning_failed(inv, e);
                     Vec::new()
                 }
             }
         }
     }
+}
+
+/// A planning step failed: the scopes it would have planned are unknown, and so is
+/// whether an IPAM is homed in one of them. Its IPAM state is recorded as failed under
+/// the account and region the failed call names.
+fn planning_failed(inv: &mut Inventory, e: ScanError) {
+    let scope = Scope {
+        account_id: e.account_id.clone(),
+        region: e.region.clone(),
+    };
+    inv.ipam_failed(scope, e);
 }

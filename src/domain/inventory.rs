@@ -182,6 +182,41 @@ pub struct IpamInventory {
     pub errors: Vec<ScanError>,
 }
 
+/// How far one planned scope's IPAM was read. A VPC CIDR without an allocation is
+/// unmanaged only if no IPAM that could have allocated it went unread; and which IPAM
+/// that could be is unknowable without reading it (an organization's IPAM manages
+/// every account and region), so any gap leaves every such CIDR unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpamRead {
+    /// IPAMs are homed here and every IPAM call answered.
+    Read,
+    /// No IPAM is homed here.
+    NoIpam,
+    /// A call failed: getting the scope's credentials (AssumeRole) before any IPAM
+    /// call, an IPAM call, or a pool's or resource CIDRs' call after the IPAMs were found.
+    Failed,
+    /// Planned, but not scanned before the deadline.
+    NotReached,
+}
+
+impl IpamRead {
+    /// The state of a scope whose IPAM calls answered with `found`.
+    pub fn of(found: &IpamInventory) -> IpamRead {
+        if !found.errors.is_empty() {
+            IpamRead::Failed
+        } else if found.ipam_ids.is_empty() {
+            IpamRead::NoIpam
+        } else {
+            IpamRead::Read
+        }
+    }
+
+    /// Whether an IPAM may be homed here that was not read in full.
+    pub fn leaves_a_gap(self) -> bool {
+        matches!(self, IpamRead::Failed | IpamRead::NotReached)
+    }
+}
+
 /// Everything one scope yielded.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScopeInventory {
@@ -197,8 +232,10 @@ pub struct Inventory {
     pub subnets: Vec<Subnet>,
     pub pools: Vec<IpamPool>,
     pub resource_cidrs: Vec<ResourceCidr>,
-    /// True once any IPAM was read; with no IPAM data every CIDR is unmanaged.
-    pub ipam_seen: bool,
+    /// Each planned scope's IPAM state, one entry per scope; a planning step that
+    /// failed (accounts or regions not listed) stands as one failed entry for the
+    /// scopes it would have planned.
+    pub ipam_reads: Vec<(Scope, IpamRead)>,
     pub errors: Vec<ScanError>,
 }
 
@@ -209,18 +246,133 @@ impl Inventory {
         self.subnets.extend(found.subnets);
     }
 
-    pub fn add_ipam(&mut self, found: IpamInventory) {
-        self.ipam_seen |= !found.ipam_ids.is_empty();
+    /// Keeps what `scope`'s IPAM calls read and their errors, and records its state.
+    pub fn add_ipam(&mut self, scope: Scope, found: IpamInventory) {
+        self.ipam_reads.push((scope, IpamRead::of(&found)));
         self.errors.extend(found.errors);
         self.pools.extend(found.pools);
         self.resource_cidrs.extend(found.resource_cidrs);
     }
 
-    /// An IPAM call failed somewhere: "unmanaged" can then not be proven.
+    /// `scope`'s IPAM could not be read at all (no credentials, DescribeIpams failed...).
+    pub fn ipam_failed(&mut self, scope: Scope, error: ScanError) {
+        self.ipam_reads.push((scope, IpamRead::Failed));
+        self.errors.push(error);
+    }
+
+    /// `scope` was cut by the deadline. Its error covers the whole scope and is the
+    /// caller's to record.
+    pub fn ipam_not_reached(&mut self, scope: Scope) {
+        self.ipam_reads.push((scope, IpamRead::NotReached));
+    }
+
+    /// Some scope's IPAM was not read in full: "unmanaged" can then not be proven.
     pub fn ipam_incomplete(&self) -> bool {
-        self.errors.iter().any(|e| e.operation.contains("Ipam"))
+        self.ipam_reads.iter().any(|(_, read)| read.leaves_a_gap())
     }
 }
 
 /// The tag people use to recognise a resource.
 pub const NAME_TAG: &str = "Name";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_keep_the_last_value_of_a_key_and_find_prefixes() {
+        let mut tags: Tags = [("Name", "a"), ("ipam-monitor:warning-percent", "50")]
+            .into_iter()
+            .collect();
+        tags.insert("Name".into(), "b".into());
+        assert_eq!(tags.get("Name"), Some("b"));
+        assert_eq!(tags.len(), 2);
+        assert!(tags.any_with_prefix("ipam-monitor:"));
+        assert!(!tags.any_with_prefix("ipam-monitor:critical"));
+        assert_eq!(tags.remove("Name").as_deref(), Some("b"));
+        assert_eq!(tags.get("Name"), None);
+        let just_before: Tags = [("ipam-monitor", "")].into_iter().collect();
+        assert!(!just_before.any_with_prefix("ipam-monitor:"));
+    }
+
+    fn scope(region: &str) -> Scope {
+        Scope {
+            account_id: "111111111111".into(),
+            region: region.into(),
+        }
+    }
+
+    fn scan_error(operation: &str) -> ScanError {
+        ScanError {
+            account_id: "111111111111".into(),
+            region: "us-east-1".into(),
+            operation: operation.into(),
+            code: Some("AccessDenied".into()),
+            message: "denied".into(),
+        }
+    }
+
+    /// One inventory where `us-east-1` ends in `read` beside a read IPAM and a region
+    /// without one.
+    fn with(read: IpamRead) -> Inventory {
+        let mut inv = Inventory::default();
+        let read_ipam = IpamInventory {
+            ipam_ids: vec!["ipam-1".into()],
+            ..IpamInventory::default()
+        };
+        inv.add_ipam(scope("eu-west-1"), read_ipam);
+        inv.add_ipam(scope("ap-south-1"), IpamInventory::default());
+        inv.ipam_reads.push((scope("us-east-1"), read));
+        inv
+    }
+
+    #[test]
+    fn ipam_is_incomplete_exactly_when_a_scope_failed_or_was_not_reached() {
+        assert!(!with(IpamRead::Read).ipam_incomplete());
+        assert!(!with(IpamRead::NoIpam).ipam_incomplete());
+        assert!(with(IpamRead::Failed).ipam_incomplete());
+        assert!(with(IpamRead::NotReached).ipam_incomplete());
+        assert!(!Inventory::default().ipam_incomplete());
+    }
+
+    #[test]
+    fn each_way_of_recording_a_scope_gives_its_state() {
+        let mut inv = Inventory::default();
+        inv.add_ipam(scope("a"), IpamInventory::default());
+        inv.add_ipam(
+            scope("b"),
+            IpamInventory {
+                ipam_ids: vec!["ipam-1".into()],
+                ..IpamInventory::default()
+            },
+        );
+        inv.add_ipam(
+            scope("c"),
+            IpamInventory {
+                ipam_ids: vec!["ipam-1".into()],
+                errors: vec![scan_error("GetIpamResourceCidrs")],
+                ..IpamInventory::default()
+            },
+        );
+        // Failing before any IPAM call is a failure too, whatever the operation.
+        inv.ipam_failed(scope("d"), scan_error("AssumeRole"));
+        inv.ipam_not_reached(scope("e"));
+        let states: Vec<(&str, IpamRead)> = inv
+            .ipam_reads
+            .iter()
+            .map(|(s, r)| (s.region.as_str(), *r))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                ("a", IpamRead::NoIpam),
+                ("b", IpamRead::Read),
+                ("c", IpamRead::Failed),
+                ("d", IpamRead::Failed),
+                ("e", IpamRead::NotReached),
+            ]
+        );
+        let operations: Vec<&str> = inv.errors.iter().map(|e| e.operation.as_str()).collect();
+        assert_eq!(operations, ["GetIpamResourceCidrs", "AssumeRole"]);
+    }
+}

@@ -80,8 +80,8 @@ pub async fn scan_ipam(client: &Client, scope: &Scope) -> Result<IpamInventory, 
         let Some(scope_id) = s.ipam_scope_id() else {
             continue;
         };
-        // Mapped page by page: at 100k resource CIDRs, holding every SDK item before
-        // mapping would cost several times the inventory itself.
+        // Mapped page by page, so no more than one page of SDK items (each several
+        // times the size of what is kept of it) is held at once.
         let mut pages = client
             .get_ipam_resource_cidrs()
             .ipam_scope_id(scope_id)

@@ -28,7 +28,9 @@ pub trait NetworkSource: Send + Sync {
     fn scan(&self, scope: &Scope)
         -> impl Future<Output = Result<ScopeInventory, ScanError>> + Send;
     /// The IPAMs homed in one account and region, with their pools and resource CIDRs.
-    /// Sources without IPAM (flow fakes) answer "no IPAM".
+    /// An error means nothing could be read (not even whether an IPAM is homed there);
+    /// a call that fails after the IPAMs were found goes in [`IpamInventory::errors`]
+    /// and the rest is kept. Sources without IPAM (flow fakes) answer "no IPAM".
     fn scan_ipam(
         &self,
         _scope: &Scope,
