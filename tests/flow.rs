@@ -162,21 +162,28 @@ async fn a_failing_region_is_reported_and_the_others_are_kept() {
         "{problems}"
     );
     // The sinks still got the report of every scope that answered.
-    assert_eq!(recorder.seen.lock().unwrap()[0].summary.subnets, 5);
+    assert_eq!(recorder.seen.lock().unwrap()[0].outcome.summary.subnets, 5);
     assert_eq!(output.sinks[0].status, DeliveryStatus::Delivered);
     let report = output.report;
-    assert_eq!(report.errors.len(), 1);
+    assert_eq!(report.outcome.errors.len(), 1);
     assert_eq!(
-        report.errors[0].code.as_deref(),
+        report.outcome.errors[0].code.as_deref(),
         Some("UnauthorizedOperation")
     );
     assert_eq!(
-        (report.summary.scopes_scanned, report.summary.scopes_failed),
+        (
+            report.outcome.summary.scopes_scanned,
+            report.outcome.summary.scopes_failed
+        ),
         (5, 1)
     );
-    assert_eq!((report.summary.vpcs, report.summary.subnets), (5, 5));
+    assert_eq!(
+        (report.outcome.summary.vpcs, report.outcome.summary.subnets),
+        (5, 5)
+    );
     // Scopes come out in a stable order whatever finished first.
     let regions: Vec<&str> = report
+        .scan
         .scopes
         .iter()
         .map(|s| s.scope.region.as_str())
@@ -192,9 +199,9 @@ async fn a_failing_region_is_reported_and_the_others_are_kept() {
             "xx-test-6"
         ]
     );
-    assert!(!report.scopes[2].ok);
+    assert!(!report.scan.scopes[2].ok);
     // All five default VPCs share 10.0.0.0/24.
-    assert_eq!(report.overlaps[0].members.len(), 5);
+    assert_eq!(report.outcome.overlaps[0].members.len(), 5);
     // At most two scopes were in flight at once.
     assert_eq!(app.source.max_in_flight.load(Ordering::SeqCst), 2);
 }
@@ -213,9 +220,10 @@ async fn unknown_own_account_is_an_error_but_the_scan_goes_on() {
         panic!("expected an incomplete run");
     };
     let report = output.report;
-    assert_eq!(report.errors[0].operation, "GetCallerIdentity");
-    assert_eq!(report.summary.subnets, 6);
+    assert_eq!(report.outcome.errors[0].operation, "GetCallerIdentity");
+    assert_eq!(report.outcome.summary.subnets, 6);
     assert!(report
+        .scan
         .scopes
         .iter()
         .all(|s| s.scope.account_id == "unknown"));
@@ -261,7 +269,7 @@ async fn a_failing_sink_does_not_stop_the_others_and_fails_the_run() {
         statuses,
         [DeliveryStatus::Failed, DeliveryStatus::Delivered]
     );
-    assert!(output.report.errors.is_empty());
+    assert!(output.report.outcome.errors.is_empty());
     let diag: lambda_runtime::Diagnostic = HandlerError::Incomplete { problems, output }.into();
     assert_eq!(diag.error_type, "IncompleteRun");
 }
@@ -280,7 +288,7 @@ async fn dry_run_computes_everything_and_sends_nothing() {
         .unwrap();
     assert!(recorder.seen.lock().unwrap().is_empty());
     assert!(output.dry_run);
-    assert_eq!(output.report.summary.subnets, 6);
+    assert_eq!(output.report.outcome.summary.subnets, 6);
     assert!(output
         .sinks
         .iter()
@@ -319,21 +327,24 @@ async fn a_slow_scope_at_the_deadline_is_reported_and_the_sinks_still_run() {
     );
     assert!(problems.contains("DeadlineExceeded"), "{problems}");
     let r = &output.report;
-    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.outcome.errors.len(), 1);
     assert_eq!(
-        (r.errors[0].region.as_str(), r.errors[0].operation.as_str()),
+        (
+            r.outcome.errors[0].region.as_str(),
+            r.outcome.errors[0].operation.as_str()
+        ),
         ("xx-test-4", "Scan")
     );
     assert_eq!(
         (
-            r.summary.scopes_scanned,
-            r.summary.scopes_failed,
-            r.summary.subnets
+            r.outcome.summary.scopes_scanned,
+            r.outcome.summary.scopes_failed,
+            r.outcome.summary.subnets
         ),
         (5, 1, 5)
     );
     assert_eq!(
-        r.scopes.len(),
+        r.scan.scopes.len(),
         6,
         "every planned scope is listed, reached or not"
     );

@@ -169,12 +169,13 @@ async fn one_report_covers_three_accounts_in_two_regions() {
     assert_eq!(counts.get("sts:AssumeRole"), Some(&2), "{counts:?}");
 
     let scopes: Vec<(String, String)> = r
+        .scan
         .scopes
         .iter()
         .map(|s| (s.scope.account_id.clone(), s.scope.region.clone()))
         .collect();
     assert_eq!(scopes.len(), 6, "{scopes:?}");
-    assert!(r.scopes.iter().all(|s| s.ok));
+    assert!(r.scan.scopes.iter().all(|s| s.ok));
 
     // Each resource is labelled with the account it lives in.
     let own = named(&r, "own-core", ResourceType::Subnet);
@@ -195,6 +196,7 @@ async fn one_report_covers_three_accounts_in_two_regions() {
 
     // The overlap across accounts and regions: own-core (us-east-1) holds a-eu (eu-west-1).
     let g = r
+        .outcome
         .overlaps
         .iter()
         .find(|g| g.cidr == "10.0.0.0/16".parse().unwrap())
@@ -207,6 +209,7 @@ async fn one_report_covers_three_accounts_in_two_regions() {
     assert_eq!(members, [(OWN, "us-east-1"), (MEMBER_A, "eu-west-1")]);
     // Every account's default VPC (172.31.0.0/16 in each region) overlaps the others.
     let defaults = r
+        .outcome
         .overlaps
         .iter()
         .find(|g| g.cidr == "172.31.0.0/16".parse().unwrap())
@@ -233,8 +236,8 @@ async fn a_denied_member_role_fails_that_account_only() {
     };
     let r = output.report;
     // Both halves (VPCs and IPAM) of both of B's regions report the denial.
-    assert!(!r.errors.is_empty());
-    for e in &r.errors {
+    assert!(!r.outcome.errors.is_empty());
+    for e in &r.outcome.errors {
         assert_eq!(
             (
                 e.account_id.as_str(),
@@ -252,6 +255,7 @@ async fn a_denied_member_role_fails_that_account_only() {
         );
     }
     let failed: Vec<&str> = r
+        .scan
         .scopes
         .iter()
         .filter(|s| !s.ok)
@@ -296,6 +300,7 @@ async fn organization_accounts_are_listed_and_scanned() {
         .await
         .expect("every scope answers");
     let accounts: std::collections::BTreeSet<&str> = r
+        .scan
         .scopes
         .iter()
         .map(|s| s.scope.account_id.as_str())
