@@ -66,16 +66,13 @@ fn err(field: &str, value: impl fmt::Display, problem: impl Into<String>) -> Eve
     }
 }
 
-/// The EventBridge envelope fields this function reads: a subset of
-/// `aws_lambda_events::eventbridge::EventBridgeEvent`, whose chrono `clock`/`serde`
-/// features would change the feature set the AWS SDK crates are built with.
+/// The EventBridge envelope fields this function reads, typed as in
+/// `aws_lambda_events::eventbridge::EventBridgeEvent`. That crate is not used: its
+/// chrono `clock`/`serde` features would change chrono's feature set, which every AWS
+/// SDK crate is built against, and so rebuild the whole SDK.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "kebab-case")]
 struct EventBridgeEvent {
     id: Option<String>,
-    /// Required, as EventBridge always sends it; the run does not depend on its text.
-    #[allow(dead_code)]
-    detail_type: String,
     source: String,
 }
 
@@ -131,6 +128,7 @@ pub fn parse_event(event: &Value) -> Result<Invocation, EventError> {
             trigger: Trigger::Direct,
             overrides: Overrides::default(),
         }),
+        // Every EventBridge event has a detail-type; no direct-invocation field does.
         Value::Object(o) if o.contains_key("detail-type") => parse_scheduled(event),
         Value::Object(_) => parse_direct(event),
         other => Err(err("(event)", other, "expected a JSON object")),
