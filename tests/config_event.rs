@@ -215,9 +215,15 @@ fn override_event_applies_over_configuration() {
 #[test]
 fn empty_and_null_events_mean_no_overrides() {
     let c = config(&[("AWS_REGION", "us-east-1")]).unwrap();
-    for ev in [Value::Null, json!({})] {
+    // A field set to null is a field not given.
+    for ev in [
+        Value::Null,
+        json!({}),
+        json!({"warning_percent": null, "regions": null}),
+    ] {
         let s = parse_event(&ev).unwrap().settings(&c).unwrap();
         assert_eq!(s.thresholds, c.thresholds);
+        assert_eq!(s.threshold_source, ThresholdSource::Config);
         assert_eq!(s.regions, RegionSelection::Own);
     }
     let s = parse_event(&json!({"regions": "all", "dry_run": true}))
@@ -268,6 +274,30 @@ fn bad_events_name_field_and_value() {
         (
             json!({"detail-type": "Scheduled Event", "source": "my.app"}),
             &["\"source\"", "my.app", "aws.events"],
+        ),
+        (
+            json!({"critical_percent": 50}),
+            &[
+                "\"critical_percent\"",
+                "50",
+                "warning (80) must not be above critical (50)",
+            ],
+        ),
+        (
+            json!({"warning_percent": 0}),
+            &["\"warning_percent\"", "0", "above 0"],
+        ),
+        (
+            json!({"min_free_addresses": 1.5}),
+            &["\"min_free_addresses\"", "1.5", "whole number"],
+        ),
+        (
+            json!({"detail-type": "Scheduled Event", "source": "aws.events", "id": 7}),
+            &["\"id\"", "7", "expected a string"],
+        ),
+        (
+            json!({"detail-type": "Scheduled Event"}),
+            &["(event)", "missing field `source`"],
         ),
     ];
     for (event, expect) in cases {

@@ -51,16 +51,17 @@ async fn demo_estate_figures_match_hand_computed_values() {
     let emu = Emulator::start(Some("demo"));
     let r = run(&emu, demo_config(both_regions()), json!({})).await;
 
-    assert_eq!(r.schema_version, 2);
-    assert_eq!(r.run_id, "test-run");
-    assert!(r.errors.is_empty(), "{:?}", r.errors);
-    assert_eq!(r.scopes.len(), 2);
+    assert_eq!(r.run.schema_version, 2);
+    assert_eq!(r.run.run_id, "test-run");
+    assert!(r.outcome.errors.is_empty(), "{:?}", r.outcome.errors);
+    assert_eq!(r.scan.scopes.len(), 2);
     assert!(r
+        .scan
         .scopes
         .iter()
         .all(|s| s.ok && s.scope.account_id == ACCOUNT));
 
-    let s = &r.summary;
+    let s = &r.outcome.summary;
     assert_eq!(
         (s.resources, s.vpcs, s.subnets, s.ipam_pools),
         (20, 4, 12, 4)
@@ -145,7 +146,7 @@ async fn demo_estate_figures_match_hand_computed_values() {
     assert_eq!(r.resources.last().unwrap().status, Status::Ok);
 
     // legacy-eu (eu-west-1) sits inside prod-core (us-east-1).
-    let g = &r.overlaps[0];
+    let g = &r.outcome.overlaps[0];
     assert_eq!(g.cidr, "10.0.0.0/16".parse().unwrap());
     let regions: Vec<&str> = g.members.iter().map(|m| m.region.as_str()).collect();
     assert_eq!(regions, ["us-east-1", "eu-west-1"]);
@@ -156,9 +157,9 @@ async fn event_overrides_thresholds_and_regions() {
     let emu = Emulator::start(Some("demo"));
     let event = json!({"warning_percent": 50, "critical_percent": 84.7, "regions": ["eu-west-1"]});
     let r = run(&emu, demo_config(both_regions()), event).await;
-    assert_eq!(r.threshold_source, ThresholdSource::Event);
-    assert_eq!(r.scopes.len(), 1);
-    assert_eq!((r.summary.vpcs, r.summary.subnets), (2, 3));
+    assert_eq!(r.scan.threshold_source, ThresholdSource::Event);
+    assert_eq!(r.scan.scopes.len(), 1);
+    assert_eq!((r.outcome.summary.vpcs, r.outcome.summary.subnets), (2, 3));
     // 50 of 59 = 84.746 %: above the overridden critical threshold of 84.7.
     assert_eq!(by_name(&r, "eu-small-a").status, Status::Critical);
     assert_eq!(by_name(&r, "eu-small").status, Status::Warning); // 50 % allocated
@@ -168,18 +169,19 @@ async fn event_overrides_thresholds_and_regions() {
 async fn own_region_and_all_regions() {
     let emu = Emulator::start(Some("demo"));
     let own = run(&emu, demo_config(RegionSelection::Own), json!({})).await;
-    assert_eq!(own.scopes.len(), 1);
-    assert_eq!(own.scopes[0].scope.region, "us-east-1");
-    assert_eq!(own.summary.vpcs, 2);
+    assert_eq!(own.scan.scopes.len(), 1);
+    assert_eq!(own.scan.scopes[0].scope.region, "us-east-1");
+    assert_eq!(own.outcome.summary.vpcs, 2);
 
     // Every other region of the emulator holds only its default VPC
     // (172.31.0.0/16), and those all overlap each other.
     let all = run(&emu, demo_config(RegionSelection::All), json!({})).await;
-    let regions = all.scopes.len();
+    let regions = all.scan.scopes.len();
     assert!(regions > 10, "DescribeRegions gave {regions} regions");
-    assert!(all.errors.is_empty(), "{:?}", all.errors);
-    assert_eq!(all.summary.vpcs, 4 + (regions - 2));
+    assert!(all.outcome.errors.is_empty(), "{:?}", all.outcome.errors);
+    assert_eq!(all.outcome.summary.vpcs, 4 + (regions - 2));
     let defaults = all
+        .outcome
         .overlaps
         .iter()
         .find(|g| g.cidr == "172.31.0.0/16".parse().unwrap())
@@ -248,7 +250,7 @@ fn pool<'a>(r: &'a Report, name: &str) -> &'a ResourceRecord {
 async fn ipam_pools_and_the_managed_unmanaged_split() {
     let emu = Emulator::start(Some("demo"));
     let r = run(&emu, demo_config(both_regions()), json!({})).await;
-    let s = &r.summary;
+    let s = &r.outcome.summary;
     assert_eq!(
         (
             s.ipam_pools,
@@ -367,8 +369,8 @@ async fn without_ipam_every_vpc_and_subnet_is_still_reported_as_unmanaged() {
     let emu = Emulator::start(Some("demo"));
     emu.set_ipam_fixture(&json!({}));
     let r = run(&emu, demo_config(both_regions()), json!({})).await;
-    let s = &r.summary;
-    assert!(r.errors.is_empty(), "{:?}", r.errors);
+    let s = &r.outcome.summary;
+    assert!(r.outcome.errors.is_empty(), "{:?}", r.outcome.errors);
     assert_eq!((s.vpcs, s.subnets, s.ipam_pools), (4, 12, 0));
     assert_eq!((s.managed_cidrs, s.unmanaged_cidrs), (0, 5));
     assert!(r.resources.iter().all(|x| x.managed == Some(false)));
@@ -395,12 +397,13 @@ async fn denied_ipam_calls_are_scope_errors_and_the_vpc_half_completes() {
     assert!(problems.contains("GetIpamResourceCidrs"), "{problems}");
     let r = output.report;
     // One error per IPAM scope (private and public), nothing else.
-    assert_eq!(r.errors.len(), 2, "{:?}", r.errors);
+    assert_eq!(r.outcome.errors.len(), 2, "{:?}", r.outcome.errors);
     assert!(r
+        .outcome
         .errors
         .iter()
         .all(|e| e.operation == "GetIpamResourceCidrs"));
-    let e = &r.errors[0];
+    let e = &r.outcome.errors[0];
     assert_eq!(
         (e.region.as_str(), e.operation.as_str(), e.code.as_deref()),
         (
@@ -411,11 +414,12 @@ async fn denied_ipam_calls_are_scope_errors_and_the_vpc_half_completes() {
     );
     // Every VPC and subnet is still there with its figures; "unmanaged" is no longer
     // provable, "managed" still is.
-    assert_eq!((r.summary.vpcs, r.summary.subnets), (4, 12));
+    assert_eq!((r.outcome.summary.vpcs, r.outcome.summary.subnets), (4, 12));
     assert_eq!(by_name(&r, "prod-db-a").utilization_percent, Some(95.62));
     assert_eq!(by_name(&r, "legacy-eu").managed, None);
     assert_eq!(by_name(&r, "shared-services").managed, Some(true));
     let us = r
+        .scan
         .scopes
         .iter()
         .find(|s| s.scope.region == "us-east-1")

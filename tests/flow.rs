@@ -226,21 +226,28 @@ async fn a_failing_region_is_reported_and_the_others_are_kept() {
         "{problems}"
     );
     // The sinks still got the report of every scope that answered.
-    assert_eq!(recorder.seen.lock().unwrap()[0].summary.subnets, 5);
+    assert_eq!(recorder.seen.lock().unwrap()[0].outcome.summary.subnets, 5);
     assert_eq!(output.sinks[0].status, DeliveryStatus::Delivered);
     let report = output.report;
-    assert_eq!(report.errors.len(), 1);
+    assert_eq!(report.outcome.errors.len(), 1);
     assert_eq!(
-        report.errors[0].code.as_deref(),
+        report.outcome.errors[0].code.as_deref(),
         Some("UnauthorizedOperation")
     );
     assert_eq!(
-        (report.summary.scopes_scanned, report.summary.scopes_failed),
+        (
+            report.outcome.summary.scopes_scanned,
+            report.outcome.summary.scopes_failed
+        ),
         (5, 1)
     );
-    assert_eq!((report.summary.vpcs, report.summary.subnets), (5, 5));
+    assert_eq!(
+        (report.outcome.summary.vpcs, report.outcome.summary.subnets),
+        (5, 5)
+    );
     // Scopes come out in a stable order whatever finished first.
     let regions: Vec<&str> = report
+        .scan
         .scopes
         .iter()
         .map(|s| s.scope.region.as_str())
@@ -256,9 +263,9 @@ async fn a_failing_region_is_reported_and_the_others_are_kept() {
             "xx-test-6"
         ]
     );
-    assert!(!report.scopes[2].ok);
+    assert!(!report.scan.scopes[2].ok);
     // All five default VPCs share 10.0.0.0/24.
-    assert_eq!(report.overlaps[0].members.len(), 5);
+    assert_eq!(report.outcome.overlaps[0].members.len(), 5);
     // At most two scopes were in flight at once.
     assert_eq!(app.source.max_in_flight.load(Ordering::SeqCst), 2);
 }
@@ -277,9 +284,10 @@ async fn unknown_own_account_is_an_error_but_the_scan_goes_on() {
         panic!("expected an incomplete run");
     };
     let report = output.report;
-    assert_eq!(report.errors[0].operation, "GetCallerIdentity");
-    assert_eq!(report.summary.subnets, 6);
+    assert_eq!(report.outcome.errors[0].operation, "GetCallerIdentity");
+    assert_eq!(report.outcome.summary.subnets, 6);
     assert!(report
+        .scan
         .scopes
         .iter()
         .all(|s| s.scope.account_id == "unknown"));
@@ -325,7 +333,7 @@ async fn a_failing_sink_does_not_stop_the_others_and_fails_the_run() {
         statuses,
         [DeliveryStatus::Failed, DeliveryStatus::Delivered]
     );
-    assert!(output.report.errors.is_empty());
+    assert!(output.report.outcome.errors.is_empty());
     let diag: lambda_runtime::Diagnostic = HandlerError::Incomplete { problems, output }.into();
     assert_eq!(diag.error_type, "IncompleteRun");
 }
@@ -344,7 +352,7 @@ async fn dry_run_computes_everything_and_sends_nothing() {
         .unwrap();
     assert!(recorder.seen.lock().unwrap().is_empty());
     assert!(output.dry_run);
-    assert_eq!(output.report.summary.subnets, 6);
+    assert_eq!(output.report.outcome.summary.subnets, 6);
     assert!(output
         .sinks
         .iter()
@@ -383,21 +391,24 @@ async fn a_slow_scope_at_the_deadline_is_reported_and_the_sinks_still_run() {
     );
     assert!(problems.contains("DeadlineExceeded"), "{problems}");
     let r = &output.report;
-    assert_eq!(r.errors.len(), 1);
+    assert_eq!(r.outcome.errors.len(), 1);
     assert_eq!(
-        (r.errors[0].region.as_str(), r.errors[0].operation.as_str()),
+        (
+            r.outcome.errors[0].region.as_str(),
+            r.outcome.errors[0].operation.as_str()
+        ),
         ("xx-test-4", "Scan")
     );
     assert_eq!(
         (
-            r.summary.scopes_scanned,
-            r.summary.scopes_failed,
-            r.summary.subnets
+            r.outcome.summary.scopes_scanned,
+            r.outcome.summary.scopes_failed,
+            r.outcome.summary.subnets
         ),
         (5, 1, 5)
     );
     assert_eq!(
-        r.scopes.len(),
+        r.scan.scopes.len(),
         6,
         "every planned scope is listed, reached or not"
     );
@@ -476,6 +487,7 @@ async fn a_denied_ipam_scope_leaves_unallocated_cidrs_unknown() {
         assert!(v.cidr_blocks.iter().all(|b| b.managed.is_none()), "{v:?}");
     }
     let errors: Vec<(&str, &str, Option<&str>)> = r
+        .outcome
         .errors
         .iter()
         .map(|e| (e.region.as_str(), e.operation.as_str(), e.code.as_deref()))
@@ -488,7 +500,7 @@ async fn a_denied_ipam_scope_leaves_unallocated_cidrs_unknown() {
         ],
         "both halves of the scope report the denial"
     );
-    assert_eq!(r.summary.managed_cidrs, 0);
+    assert_eq!(r.outcome.summary.managed_cidrs, 0);
 }
 
 #[tokio::test]
@@ -509,7 +521,10 @@ async fn a_scope_cut_by_the_deadline_leaves_unallocated_cidrs_unknown() {
     };
     let r = output.report;
     assert_eq!(
-        (r.errors[0].region.as_str(), r.errors[0].operation.as_str()),
+        (
+            r.outcome.errors[0].region.as_str(),
+            r.outcome.errors[0].operation.as_str()
+        ),
         ("xx-test-4", "Scan")
     );
     // xx-test-4 may home an IPAM: only what an allocation proves is still known.
@@ -537,8 +552,8 @@ async fn accounts_or_regions_not_listed_leave_unallocated_cidrs_unknown() {
     let r = output.report;
     assert_eq!(
         (
-            r.errors[0].account_id.as_str(),
-            r.errors[0].operation.as_str()
+            r.outcome.errors[0].account_id.as_str(),
+            r.outcome.errors[0].operation.as_str()
         ),
         ("222222222222", "AssumeRole")
     );
@@ -564,7 +579,7 @@ async fn accounts_or_regions_not_listed_leave_unallocated_cidrs_unknown() {
         panic!("an organization not listed makes the run incomplete");
     };
     let r = output.report;
-    assert_eq!(r.errors[0].operation, "ListAccounts");
+    assert_eq!(r.outcome.errors[0].operation, "ListAccounts");
     assert_eq!(managed(&r), expected(&[1, 2, 3, 4, 5, 6], None, None));
 }
 

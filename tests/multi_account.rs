@@ -169,12 +169,13 @@ async fn one_report_covers_three_accounts_in_two_regions() {
     assert_eq!(counts.get("sts:AssumeRole"), Some(&2), "{counts:?}");
 
     let scopes: Vec<(String, String)> = r
+        .scan
         .scopes
         .iter()
         .map(|s| (s.scope.account_id.clone(), s.scope.region.clone()))
         .collect();
     assert_eq!(scopes.len(), 6, "{scopes:?}");
-    assert!(r.scopes.iter().all(|s| s.ok));
+    assert!(r.scan.scopes.iter().all(|s| s.ok));
 
     // Each resource is labelled with the account it lives in.
     let own = named(&r, "own-core", ResourceType::Subnet);
@@ -195,6 +196,7 @@ async fn one_report_covers_three_accounts_in_two_regions() {
 
     // The overlap across accounts and regions: own-core (us-east-1) holds a-eu (eu-west-1).
     let g = r
+        .outcome
         .overlaps
         .iter()
         .find(|g| g.cidr == "10.0.0.0/16".parse().unwrap())
@@ -207,6 +209,7 @@ async fn one_report_covers_three_accounts_in_two_regions() {
     assert_eq!(members, [(OWN, "us-east-1"), (MEMBER_A, "eu-west-1")]);
     // Every account's default VPC (172.31.0.0/16 in each region) overlaps the others.
     let defaults = r
+        .outcome
         .overlaps
         .iter()
         .find(|g| g.cidr == "172.31.0.0/16".parse().unwrap())
@@ -233,8 +236,8 @@ async fn a_denied_member_role_fails_that_account_only() {
     };
     let r = output.report;
     // Both halves (VPCs and IPAM) of both of B's regions report the denial.
-    assert!(!r.errors.is_empty());
-    for e in &r.errors {
+    assert!(!r.outcome.errors.is_empty());
+    for e in &r.outcome.errors {
         assert_eq!(
             (
                 e.account_id.as_str(),
@@ -252,6 +255,7 @@ async fn a_denied_member_role_fails_that_account_only() {
         );
     }
     let failed: Vec<&str> = r
+        .scan
         .scopes
         .iter()
         .filter(|s| !s.ok)
@@ -296,6 +300,7 @@ async fn organization_accounts_are_listed_and_scanned() {
         .await
         .expect("every scope answers");
     let accounts: std::collections::BTreeSet<&str> = r
+        .scan
         .scopes
         .iter()
         .map(|s| s.scope.account_id.as_str())
@@ -386,7 +391,7 @@ async fn a_denied_ipam_account_leaves_unallocated_cidrs_unknown() {
     let r = run(&emu, config(accounts()))
         .await
         .expect("every scope answers");
-    assert_eq!(r.summary.ipam_pools, 1);
+    assert_eq!(r.outcome.summary.ipam_pools, 1);
     assert_eq!(named(&r, "own-core", ResourceType::Vpc).managed, Some(true));
     assert_eq!(named(&r, "a-eu", ResourceType::Vpc).managed, Some(false));
     assert_eq!(named(&r, "b-app", ResourceType::Vpc).managed, Some(false));
@@ -402,15 +407,15 @@ async fn a_denied_ipam_account_leaves_unallocated_cidrs_unknown() {
         panic!("expected an incomplete run");
     };
     let r = output.report;
-    assert_eq!(r.summary.ipam_pools, 0);
+    assert_eq!(r.outcome.summary.ipam_pools, 0);
     assert!(
-        r.errors.iter().any(|e| (
+        r.outcome.errors.iter().any(|e| (
             e.account_id.as_str(),
             e.region.as_str(),
             e.operation.as_str()
         ) == (MEMBER_B, "us-east-1", "AssumeRole")),
         "{:?}",
-        r.errors
+        r.outcome.errors
     );
     let vpcs_and_subnets: Vec<_> = r
         .resources
@@ -425,5 +430,11 @@ async fn a_denied_ipam_account_leaves_unallocated_cidrs_unknown() {
         assert_eq!(x.managed, None, "{} {:?}", x.resource_id, x.name);
         assert!(x.cidr_blocks.iter().all(|b| b.managed.is_none()), "{x:?}");
     }
-    assert_eq!((r.summary.managed_cidrs, r.summary.unmanaged_cidrs), (0, 0));
+    assert_eq!(
+        (
+            r.outcome.summary.managed_cidrs,
+            r.outcome.summary.unmanaged_cidrs
+        ),
+        (0, 0)
+    );
 }

@@ -12,7 +12,7 @@ use ipam_monitor::app::handler::{App, HandlerError, RunOutput};
 use ipam_monitor::app::wiring::sinks_from_config;
 use ipam_monitor::domain::calculator::calculate;
 use ipam_monitor::domain::inventory::{Inventory, Subnet, Tags};
-use ipam_monitor::domain::report::{Report, SCHEMA_VERSION};
+use ipam_monitor::domain::report::Report;
 use ipam_monitor::domain::thresholds::{ThresholdSource, Thresholds};
 use ipam_monitor::sinks::cloudwatch::CloudWatchSink;
 use ipam_monitor::sinks::{deliver_all, DeliveryStatus, RunContext, Sink};
@@ -267,18 +267,15 @@ fn synthetic_report(subnets: usize) -> Report {
         ..Inventory::default()
     };
     let calc = calculate(inv, &Thresholds::default(), ThresholdSource::Config);
-    Report {
-        schema_version: SCHEMA_VERSION,
-        run_id: "bulk".into(),
-        generated_at: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        thresholds: Thresholds::default(),
-        threshold_source: ThresholdSource::Config,
-        scopes: vec![],
-        resources: calc.resources,
-        overlaps: calc.overlaps,
-        errors: vec![],
-        summary: calc.summary,
-    }
+    Report::new(
+        "bulk".into(),
+        SystemTime::now(),
+        Thresholds::default(),
+        ThresholdSource::Config,
+        vec![],
+        vec![],
+        calc,
+    )
 }
 
 #[tokio::test]

@@ -5,9 +5,10 @@ use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataOutput;
 use aws_sdk_sns::config::retry::RetryConfig;
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
+use ipam_monitor::app::handler::RunOutput;
 use ipam_monitor::domain::calculator::calculate;
-use ipam_monitor::domain::inventory::{Inventory, Subnet, Tags};
-use ipam_monitor::domain::report::{Report, SCHEMA_VERSION};
+use ipam_monitor::domain::inventory::{Inventory, ScanError, Subnet, Tags};
+use ipam_monitor::domain::report::{Report, Timestamp};
 use ipam_monitor::domain::thresholds::{ThresholdSource, Thresholds};
 use ipam_monitor::sinks::cloudwatch::{batches, CloudWatchSink};
 use ipam_monitor::sinks::downstream::chunk_payloads;
@@ -18,7 +19,7 @@ use ipam_monitor::sinks::{deliver_all, DeliveryStatus, RunContext, Sink};
 use serde_json::Value;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 /// `n` subnets; every `breach_every`-th one (from the first) is full (CRITICAL), the
 /// rest empty; `usize::MAX` means none is full.
@@ -51,18 +52,15 @@ fn report(n: usize, breach_every: usize) -> Report {
         ..Inventory::default()
     };
     let calc = calculate(inv, &Thresholds::default(), ThresholdSource::Config);
-    Report {
-        schema_version: SCHEMA_VERSION,
-        run_id: "run-42".into(),
-        generated_at: "2026-11-23T12:00:00Z".into(),
-        thresholds: Thresholds::default(),
-        threshold_source: ThresholdSource::Config,
-        scopes: vec![],
-        resources: calc.resources,
-        overlaps: calc.overlaps,
-        errors: vec![],
-        summary: calc.summary,
-    }
+    Report::new(
+        "run-42".into(),
+        humantime::parse_rfc3339("2026-11-23T12:00:00Z").unwrap(),
+        Thresholds::default(),
+        ThresholdSource::Config,
+        vec![],
+        vec![],
+        calc,
+    )
 }
 
 fn ctx() -> RunContext {
@@ -280,6 +278,126 @@ fn large_report_is_chunked_under_the_limit_and_reassembles() {
     );
 }
 
+/// The top-level keys of a JSON object, in the order they are written.
+fn keys(json: &str) -> Vec<String> {
+    struct Keys(Vec<String>);
+    impl<'de> serde::Deserialize<'de> for Keys {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Keys, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Keys;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut m: A,
+                ) -> Result<Keys, A::Error> {
+                    let mut keys = Vec::new();
+                    while let Some(k) = m.next_key::<String>()? {
+                        m.next_value::<serde::de::IgnoredAny>()?;
+                        keys.push(k);
+                    }
+                    Ok(Keys(keys))
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+    serde_json::from_str::<Keys>(json).unwrap().0
+}
+
+/// Consumers may read the report as a stream: its fields, the downstream chunk's
+/// report head and the run summary keep their order, and the head is the report
+/// without `resources`, byte for byte.
+#[test]
+fn report_head_and_summary_keep_their_field_order() {
+    let mut r = report(3, 2);
+    r.outcome.errors.push(ScanError {
+        account_id: "123456789012".into(),
+        region: "eu-central-1".into(),
+        operation: "DescribeVpcs".into(),
+        code: None,
+        message: "x".into(),
+    });
+    let json = serde_json::to_string(&r).unwrap();
+    assert_eq!(
+        keys(&json),
+        [
+            "schema_version",
+            "run_id",
+            "generated_at",
+            "thresholds",
+            "threshold_source",
+            "scopes",
+            "resources",
+            "overlaps",
+            "errors",
+            "summary"
+        ]
+    );
+    assert!(json.starts_with(
+        "{\"schema_version\":2,\"run_id\":\"run-42\",\"generated_at\":\"2026-11-23T12:00:00Z\","
+    ));
+
+    let head = serde_json::to_string(&r.head()).unwrap();
+    let resources = serde_json::to_string(&r.resources).unwrap();
+    assert_eq!(
+        head,
+        json.replace(&format!(",\"resources\":{resources}"), "")
+    );
+    let chunk = String::from_utf8(chunk_payloads(&r, 1_000_000).unwrap().remove(0)).unwrap();
+    assert_eq!(
+        keys(&chunk),
+        [
+            "kind",
+            "schema_version",
+            "run_id",
+            "chunk",
+            "chunks",
+            "resources",
+            "report"
+        ]
+    );
+    assert!(chunk.ends_with(&format!(",\"report\":{head}}}")));
+
+    let output = RunOutput {
+        report: r,
+        sinks: vec![],
+        dry_run: false,
+        duration_ms: 5,
+    };
+    let summary = serde_json::to_string(&output.summary()).unwrap();
+    assert_eq!(
+        keys(&summary),
+        [
+            "schema_version",
+            "run_id",
+            "generated_at",
+            "dry_run",
+            "duration_ms",
+            "summary",
+            "sinks",
+            "errors",
+            "report"
+        ]
+    );
+    assert!(summary.ends_with(&format!(",\"report\":{json}}}")));
+}
+
+/// The run's start time is kept to the second, so every output names the same instant.
+#[test]
+fn run_time_is_whole_seconds_in_rfc3339() {
+    let t = humantime::parse_rfc3339("2026-11-23T12:00:07Z").unwrap();
+    let stamp = Timestamp::from(t + Duration::from_millis(999));
+    assert_eq!(stamp.system_time(), t);
+    assert_eq!(stamp.to_string(), "2026-11-23T12:00:07Z");
+    assert_eq!(
+        serde_json::to_string(&stamp).unwrap(),
+        "\"2026-11-23T12:00:07Z\""
+    );
+}
+
 fn throttling() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
     aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
         aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
@@ -376,14 +494,9 @@ async fn sns_not_found_while_cloudwatch_still_publishes() {
 
 #[test]
 fn report_time_is_the_run_start() {
-    // The EMF timestamp above is derived from generated_at; make sure the fixture's
-    // constant is what humantime parses.
-    let t = humantime::parse_rfc3339("2026-11-23T12:00:00Z").unwrap();
-    let ms = t
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap()
-        .as_millis();
-    assert_eq!(ms, 1_795_435_200_000);
+    // The EMF timestamp above is the fixture's run start, 2026-11-23T12:00:00Z, in ms.
+    let r = report(1, usize::MAX);
+    assert_eq!(r.run.generated_at.unix_seconds(), 1_795_435_200);
 }
 
 fn function_not_found() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {

@@ -67,8 +67,8 @@ fn bench(c: &mut Criterion) {
     eprintln!(
         "report: {} resources ({} in breach), {} overlap groups",
         report.resources.len(),
-        report.summary.in_breach,
-        report.overlaps.len()
+        report.outcome.summary.in_breach,
+        report.outcome.overlaps.len()
     );
     let metrics: Vec<_> = flatten(metric_groups(&report, Duration::from_millis(1234))).collect();
     eprintln!(

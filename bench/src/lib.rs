@@ -24,7 +24,7 @@ use ipam_monitor::domain::calculator::{self, Calculated};
 use ipam_monitor::domain::inventory::{
     Inventory, IpamPool, PoolAllocation, ResourceCidr, ScanError, Scope, Subnet, Tags, Vpc,
 };
-use ipam_monitor::domain::report::{Report, ScopeOutcome, SCHEMA_VERSION};
+use ipam_monitor::domain::report::{Report, ScopeOutcome};
 use ipam_monitor::domain::thresholds::{ThresholdSource, Thresholds};
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -705,27 +705,22 @@ pub fn thresholds() -> Thresholds {
 /// The report `monitor` builds from an inventory's scopes and errors and the
 /// calculation that consumed the rest of it.
 pub fn report(scopes: &[Scope], errors: &[ScanError], calc: Calculated) -> Report {
-    let mut summary = calc.summary;
-    summary.scopes_scanned = scopes.len();
-    summary.errors = errors.len();
-    Report {
-        schema_version: SCHEMA_VERSION,
-        run_id: "bench-00000000-0000-0000-0000-000000000000".into(),
-        generated_at: "2026-05-01T00:00:00Z".into(),
-        thresholds: thresholds(),
-        threshold_source: ThresholdSource::Config,
-        scopes: scopes
+    Report::new(
+        "bench-00000000-0000-0000-0000-000000000000".into(),
+        // 2026-05-01T00:00:00Z
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_777_593_600),
+        thresholds(),
+        ThresholdSource::Config,
+        scopes
             .iter()
             .map(|s| ScopeOutcome {
                 scope: s.clone(),
                 ok: true,
             })
             .collect(),
-        resources: calc.resources,
-        overlaps: calc.overlaps,
-        errors: errors.to_vec(),
-        summary,
-    }
+        errors.to_vec(),
+        calc,
+    )
 }
 
 /// Inventory, calculation and report for `spec`, as the handler would have them.

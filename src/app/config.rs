@@ -1,6 +1,6 @@
 //! Configuration from environment variables, read and validated once at cold start.
 
-use crate::domain::thresholds::Thresholds;
+use crate::domain::thresholds::{Level, ThresholdError, Thresholds};
 use std::fmt;
 
 pub const ENV_WARNING: &str = "WARNING_THRESHOLD_PERCENT";
@@ -123,22 +123,32 @@ impl Config {
         };
         let mut c = Config::default();
 
-        if let Some(v) = get(ENV_WARNING) {
-            c.thresholds.warning_percent = parse_percent(ENV_WARNING, &v)?;
+        let warning = get(ENV_WARNING);
+        let critical = get(ENV_CRITICAL);
+        if let Some(v) = &warning {
+            c.thresholds.warning_percent = parse_number(ENV_WARNING, v)?;
         }
-        if let Some(v) = get(ENV_CRITICAL) {
-            c.thresholds.critical_percent = parse_percent(ENV_CRITICAL, &v)?;
+        if let Some(v) = &critical {
+            c.thresholds.critical_percent = parse_number(ENV_CRITICAL, v)?;
         }
-        if c.thresholds.warning_percent > c.thresholds.critical_percent {
-            return Err(bad(
+        c.thresholds.validate().map_err(|e| match e {
+            ThresholdError::OutOfRange { level, .. } => {
+                let (variable, value) = match level {
+                    Level::Warning => (ENV_WARNING, &warning),
+                    Level::Critical => (ENV_CRITICAL, &critical),
+                };
+                bad(
+                    variable,
+                    value.as_deref().unwrap_or_default(),
+                    PERCENT_ALLOWED,
+                )
+            }
+            ThresholdError::WarningAboveCritical { warning, critical } => bad(
                 ENV_WARNING,
-                &c.thresholds.warning_percent.to_string(),
-                format!(
-                    "a value not above {ENV_CRITICAL} ({})",
-                    c.thresholds.critical_percent
-                ),
-            ));
-        }
+                &warning.to_string(),
+                format!("a value not above {ENV_CRITICAL} ({critical})"),
+            ),
+        })?;
         if let Some(v) = get(ENV_MIN_FREE) {
             let n = v
                 .parse::<u64>()
@@ -248,17 +258,15 @@ fn check_role_name(v: &str) -> Result<String, ConfigError> {
     }
 }
 
-pub fn parse_percent(variable: &str, value: &str) -> Result<f64, ConfigError> {
-    let allowed = "a percentage above 0 and at most 100, e.g. 80 or 92.5";
-    let p: f64 = value
+const PERCENT_ALLOWED: &str = "a percentage above 0 and at most 100, e.g. 80 or 92.5";
+
+/// A threshold variable's number, `%` allowed; its range is checked with the other
+/// thresholds by [`Thresholds::validate`].
+fn parse_number(variable: &str, value: &str) -> Result<f64, ConfigError> {
+    value
         .trim_end_matches('%')
         .parse()
-        .map_err(|_| bad(variable, value, allowed))?;
-    if p.is_finite() && p > 0.0 && p <= 100.0 {
-        Ok(p)
-    } else {
-        Err(bad(variable, value, allowed))
-    }
+        .map_err(|_| bad(variable, value, PERCENT_ALLOWED))
 }
 
 pub fn parse_regions(variable: &str, value: &str) -> Result<RegionSelection, ConfigError> {

@@ -2,17 +2,11 @@
 //! override thresholds and regions for one run.
 
 use crate::app::config::{self, Config, RegionSelection};
-use crate::domain::thresholds::{ThresholdSource, Thresholds};
-use serde_json::{Map, Value};
+use crate::domain::thresholds::{Level, ThresholdError, ThresholdSource, Thresholds};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::Value;
 use std::fmt;
-
-pub const DIRECT_FIELDS: &[&str] = &[
-    "warning_percent",
-    "critical_percent",
-    "min_free_addresses",
-    "regions",
-    "dry_run",
-];
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Trigger {
@@ -64,7 +58,7 @@ impl fmt::Display for EventError {
     }
 }
 
-fn err(field: &str, value: &Value, problem: impl Into<String>) -> EventError {
+fn err(field: &str, value: impl fmt::Display, problem: impl Into<String>) -> EventError {
     EventError {
         field: field.to_string(),
         value: value.to_string(),
@@ -72,105 +66,115 @@ fn err(field: &str, value: &Value, problem: impl Into<String>) -> EventError {
     }
 }
 
-pub fn parse_event(event: &Value) -> Result<Invocation, EventError> {
-    let obj = match event {
-        // `aws lambda invoke` with no payload and `cargo lambda invoke` without data.
-        Value::Null => &Map::new(),
-        Value::Object(o) => o,
-        other => return Err(err("(event)", other, "expected a JSON object")),
-    };
-    if obj.contains_key("detail-type") {
-        return parse_scheduled(obj);
-    }
-    let mut o = Overrides::default();
-    for (key, value) in obj {
-        match key.as_str() {
-            "warning_percent" => o.warning_percent = Some(percent(key, value)?),
-            "critical_percent" => o.critical_percent = Some(percent(key, value)?),
-            "min_free_addresses" => {
-                o.min_free_addresses = Some(
-                    value
-                        .as_u64()
-                        .ok_or_else(|| err(key, value, "expected a whole number, 0 or more"))?,
-                )
-            }
-            "regions" => o.regions = Some(regions(key, value)?),
-            "dry_run" => {
-                o.dry_run = value
-                    .as_bool()
-                    .ok_or_else(|| err(key, value, "expected true or false"))?
-            }
-            _ => {
-                return Err(err(
-                    key,
-                    value,
-                    format!(
-                        "unknown field; a direct invocation accepts {}",
-                        DIRECT_FIELDS.join(", ")
-                    ),
-                ))
-            }
-        }
-    }
-    Ok(Invocation {
-        trigger: Trigger::Direct,
-        overrides: o,
+/// The EventBridge envelope fields this function reads, typed as in
+/// `aws_lambda_events::eventbridge::EventBridgeEvent`. That crate is not used: its
+/// chrono `clock`/`serde` features would change chrono's feature set, which every AWS
+/// SDK crate is built against, and so rebuild the whole SDK.
+#[derive(Debug, Deserialize)]
+struct EventBridgeEvent {
+    id: Option<String>,
+    source: String,
+}
+
+/// The body of a direct invocation: every field optional, no other field allowed.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DirectEvent {
+    warning_percent: Option<f64>,
+    critical_percent: Option<f64>,
+    min_free_addresses: Option<u64>,
+    regions: Option<Regions>,
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Regions {
+    One(String),
+    List(Vec<String>),
+}
+
+/// What each direct-invocation field must be, for the error when it is not.
+fn expected(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "warning_percent" | "critical_percent" => "expected a number",
+        "min_free_addresses" => "expected a whole number, 0 or more",
+        "regions" => "expected \"all\", a region name, or a list of region names",
+        "dry_run" => "expected true or false",
+        _ => return None,
     })
 }
 
-fn parse_scheduled(obj: &Map<String, Value>) -> Result<Invocation, EventError> {
-    let source = obj.get("source").unwrap_or(&Value::Null);
-    if source.as_str() != Some("aws.events") {
+/// `event` as `T`; the error names the top-level field that failed and its value.
+fn typed<T: DeserializeOwned>(event: &Value) -> Result<T, EventError> {
+    serde_path_to_error::deserialize(event).map_err(|e| {
+        let field = match e.path().iter().next() {
+            Some(serde_path_to_error::Segment::Map { key }) => key.clone(),
+            _ => return err("(event)", event, e.inner().to_string()),
+        };
+        let value = event.get(&field).unwrap_or(&Value::Null);
+        let problem = expected(&field)
+            .map(str::to_string)
+            .unwrap_or_else(|| e.inner().to_string());
+        err(&field, value, problem)
+    })
+}
+
+pub fn parse_event(event: &Value) -> Result<Invocation, EventError> {
+    match event {
+        // `aws lambda invoke` with no payload and `cargo lambda invoke` without data.
+        Value::Null => Ok(Invocation {
+            trigger: Trigger::Direct,
+            overrides: Overrides::default(),
+        }),
+        // Every EventBridge event has a detail-type; no direct-invocation field does.
+        Value::Object(o) if o.contains_key("detail-type") => parse_scheduled(event),
+        Value::Object(_) => parse_direct(event),
+        other => Err(err("(event)", other, "expected a JSON object")),
+    }
+}
+
+fn parse_scheduled(event: &Value) -> Result<Invocation, EventError> {
+    let e: EventBridgeEvent = typed(event)?;
+    if e.source != "aws.events" {
         return Err(err(
             "source",
-            source,
+            Value::from(e.source),
             "an event with detail-type must come from EventBridge (source \"aws.events\")",
         ));
     }
-    let id = match obj.get("id") {
-        None => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(v) => return Err(err("id", v, "expected a string")),
-    };
     Ok(Invocation {
-        trigger: Trigger::Scheduled { id },
+        trigger: Trigger::Scheduled { id: e.id },
         overrides: Overrides::default(),
     })
 }
 
-fn percent(field: &str, value: &Value) -> Result<f64, EventError> {
-    let p = value
-        .as_f64()
-        .ok_or_else(|| err(field, value, "expected a number"))?;
-    if p > 0.0 && p <= 100.0 {
-        Ok(p)
-    } else {
-        Err(err(
-            field,
-            value,
-            "expected a percentage above 0 and at most 100",
-        ))
-    }
-}
-
-fn regions(field: &str, value: &Value) -> Result<RegionSelection, EventError> {
-    let text = match value {
-        Value::String(s) => s.clone(),
-        Value::Array(items) => {
-            let names: Option<Vec<&str>> = items.iter().map(Value::as_str).collect();
-            names
-                .ok_or_else(|| err(field, value, "expected a list of region names"))?
-                .join(",")
-        }
-        _ => {
-            return Err(err(
-                field,
-                value,
-                "expected \"all\", a region name, or a list of region names",
-            ))
+fn parse_direct(event: &Value) -> Result<Invocation, EventError> {
+    let d: DirectEvent = typed(event)?;
+    let regions = match d.regions {
+        None => None,
+        Some(r) => {
+            let text = match r {
+                Regions::One(name) => name,
+                Regions::List(names) => names.join(","),
+            };
+            Some(
+                config::parse_regions("regions", &text)
+                    .map_err(|e| err("regions", &event["regions"], e.allowed))?,
+            )
         }
     };
-    config::parse_regions(field, &text).map_err(|e| err(field, value, e.allowed))
+    Ok(Invocation {
+        trigger: Trigger::Direct,
+        overrides: Overrides {
+            warning_percent: d.warning_percent,
+            critical_percent: d.critical_percent,
+            min_free_addresses: d.min_free_addresses,
+            regions,
+            dry_run: d.dry_run,
+        },
+    })
 }
 
 impl Invocation {
@@ -184,31 +188,25 @@ impl Invocation {
         t.warning_percent = o.warning_percent.unwrap_or(t.warning_percent);
         t.critical_percent = o.critical_percent.unwrap_or(t.critical_percent);
         t.min_free_addresses = o.min_free_addresses.or(t.min_free_addresses);
-        if t.warning_percent > t.critical_percent {
-            let field = if o.warning_percent.is_some() {
-                "warning_percent"
-            } else {
-                "critical_percent"
+        t.validate().map_err(|e| {
+            // The configuration is valid, so the field to blame is one the event set.
+            let level = match e {
+                ThresholdError::OutOfRange { level, .. } => level,
+                ThresholdError::WarningAboveCritical { .. } if o.warning_percent.is_some() => {
+                    Level::Warning
+                }
+                ThresholdError::WarningAboveCritical { .. } => Level::Critical,
             };
-            let value = if o.warning_percent.is_some() {
-                t.warning_percent
-            } else {
-                t.critical_percent
-            };
-            return Err(err(
-                field,
-                &Value::from(value),
-                format!(
-                    "warning ({}) must not be above critical ({})",
-                    t.warning_percent, t.critical_percent
-                ),
-            ));
-        }
+            match level {
+                Level::Warning => err("warning_percent", t.warning_percent, e.to_string()),
+                Level::Critical => err("critical_percent", t.critical_percent, e.to_string()),
+            }
+        })?;
         let regions = o.regions.clone().unwrap_or_else(|| config.regions.clone());
         if regions == RegionSelection::Own && config.own_region.is_none() {
             return Err(err(
                 "regions",
-                &Value::Null,
+                Value::Null,
                 "no region given and the function's own region (AWS_REGION) is unknown",
             ));
         }

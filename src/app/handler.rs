@@ -4,7 +4,8 @@
 use crate::app::config::Config;
 use crate::app::event::{parse_event, EventError};
 use crate::app::run::monitor;
-use crate::domain::report::{Report, Summary, SCHEMA_VERSION};
+use crate::domain::inventory::ScanError;
+use crate::domain::report::{Report, RunStamp, Summary};
 use crate::sinks::{deliver_all, DeliveryStatus, RunContext, Sink, SinkOutcome};
 use crate::source::NetworkSource;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -34,14 +35,13 @@ pub struct RunOutput {
 /// inline only when it fits a synchronous response.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunSummary {
-    pub schema_version: u32,
-    pub run_id: String,
-    pub generated_at: String,
+    #[serde(flatten)]
+    pub run: RunStamp,
     pub dry_run: bool,
     pub duration_ms: u64,
     pub summary: Summary,
     pub sinks: Vec<SinkOutcome>,
-    pub errors: Vec<crate::domain::inventory::ScanError>,
+    pub errors: Vec<ScanError>,
     /// `null` when the report is too large to return; the downstream sink has it.
     pub report: Option<Report>,
 }
@@ -56,16 +56,21 @@ impl RunOutput {
     pub fn summary(self) -> RunSummary {
         // Measured without building the JSON: a large report would double the peak.
         let fits = crate::domain::report::json_len(&self.report) <= MAX_INLINE_REPORT_BYTES;
+        let mut report = self.report;
+        // The summary lists the errors whether or not the report rides along.
+        let errors = if fits {
+            report.outcome.errors.clone()
+        } else {
+            std::mem::take(&mut report.outcome.errors)
+        };
         RunSummary {
-            schema_version: SCHEMA_VERSION,
-            run_id: self.report.run_id.clone(),
-            generated_at: self.report.generated_at.clone(),
+            run: report.run.clone(),
             dry_run: self.dry_run,
             duration_ms: self.duration_ms,
-            summary: self.report.summary.clone(),
+            summary: report.outcome.summary.clone(),
             sinks: self.sinks,
-            errors: self.report.errors.clone(),
-            report: fits.then_some(self.report),
+            errors,
+            report: fits.then_some(report),
         }
     }
 }
@@ -155,7 +160,7 @@ impl<S: NetworkSource> App<S> {
             dry_run: settings.dry_run,
             duration_ms: started.elapsed().as_millis() as u64,
         };
-        let s = &output.report.summary;
+        let s = &output.report.outcome.summary;
         tracing::info!(
             resources = s.resources,
             warning = s.warning,
@@ -167,10 +172,11 @@ impl<S: NetworkSource> App<S> {
         );
 
         let mut problems: Vec<String> = Vec::new();
-        if let Some(first) = output.report.errors.first() {
+        let errors = &output.report.outcome.errors;
+        if let Some(first) = errors.first() {
             problems.push(format!(
                 "{} scope error(s), first: {} in {}/{}: {} {}",
-                output.report.errors.len(),
+                errors.len(),
                 first.operation,
                 first.account_id,
                 first.region,

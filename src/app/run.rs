@@ -4,7 +4,7 @@ use crate::app::config::{AccountSelection, Config, RegionSelection};
 use crate::app::event::RunSettings;
 use crate::domain::calculator;
 use crate::domain::inventory::{Inventory, IpamRead, ScanError, Scope};
-use crate::domain::report::{Report, ScopeOutcome, SCHEMA_VERSION};
+use crate::domain::report::{Report, ScopeOutcome};
 use crate::source::accounts::UNKNOWN_ACCOUNT;
 use crate::source::NetworkSource;
 use futures::stream::{self, StreamExt};
@@ -128,24 +128,16 @@ pub async fn monitor<S: NetworkSource>(
     }
 
     let errors = inv.errors.clone();
-    let calc = calculator::calculate(inv, &settings.thresholds, settings.threshold_source);
-    let mut summary = calc.summary;
-    summary.scopes_scanned = outcomes.iter().filter(|o| o.ok).count();
-    summary.scopes_failed = outcomes.len() - summary.scopes_scanned;
-    summary.errors = errors.len();
-
-    Report {
-        schema_version: SCHEMA_VERSION,
+    let calculated = calculator::calculate(inv, &settings.thresholds, settings.threshold_source);
+    Report::new(
         run_id,
-        generated_at: humantime::format_rfc3339_seconds(started).to_string(),
-        thresholds: settings.thresholds,
-        threshold_source: settings.threshold_source,
-        scopes: outcomes,
-        resources: calc.resources,
-        overlaps: calc.overlaps,
+        started,
+        settings.thresholds,
+        settings.threshold_source,
+        outcomes,
         errors,
-        summary,
-    }
+        calculated,
+    )
 }
 
 /// The own account first, then the configured or organization accounts, once each.

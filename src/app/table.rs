@@ -33,9 +33,9 @@ pub fn render(report: &Report) -> String {
             .collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
     }
-    if !report.overlaps.is_empty() {
+    if !report.outcome.overlaps.is_empty() {
         let _ = writeln!(out, "\nOverlapping CIDRs:");
-        for g in &report.overlaps {
+        for g in &report.outcome.overlaps {
             let members: Vec<String> = g
                 .members
                 .iter()
@@ -62,9 +62,9 @@ pub fn render(report: &Report) -> String {
             }
         }
     }
-    if !report.errors.is_empty() {
+    if !report.outcome.errors.is_empty() {
         let _ = writeln!(out, "\nErrors:");
-        for e in &report.errors {
+        for e in &report.outcome.errors {
             let _ = writeln!(
                 out,
                 "  {}/{} {}: {} {}",
@@ -76,7 +76,7 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
-    let s = &report.summary;
+    let s = &report.outcome.summary;
     let _ = writeln!(
         out,
         "\n{} resources ({} VPCs, {} subnets, {} IPAM pools): {} critical, {} warning, {} ok; {} managed and {} unmanaged VPC CIDR(s); {} overlap group(s); {} of {} scope(s) scanned, {} error(s)",

@@ -6,25 +6,164 @@ use crate::domain::inventory::{ScanError, Scope};
 use crate::domain::text::Text;
 use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
+use std::fmt;
 use std::io::Write;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 pub const SCHEMA_VERSION: u32 = 2;
 
+/// The report of one run. Serialized as one flat object in this order:
+/// `run`'s fields, `scan`'s, `resources`, `outcome`'s. The parts exist so that the
+/// downstream chunk ([`ReportHead`]) and the run summary serialize them without
+/// copying fields.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    #[serde(flatten)]
+    pub run: RunStamp,
+    #[serde(flatten)]
+    pub scan: ScanInfo,
+    /// Worst first: CRITICAL, then WARNING, then OK; by utilization within a status.
+    pub resources: Vec<ResourceRecord>,
+    #[serde(flatten)]
+    pub outcome: RunOutcome,
+}
+
+/// Which run a report (or a summary of it) belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RunStamp {
     pub schema_version: u32,
     pub run_id: String,
-    /// RFC 3339 UTC time the run started.
-    pub generated_at: String,
+    /// When the run started.
+    pub generated_at: Timestamp,
+}
+
+/// What the run scanned, and with which thresholds.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScanInfo {
     /// The thresholds of the run before any per-resource tag override.
     pub thresholds: Thresholds,
     pub threshold_source: ThresholdSource,
+    /// Every planned scope, in scope order, and whether it was scanned completely.
     pub scopes: Vec<ScopeOutcome>,
-    /// Worst first: CRITICAL, then WARNING, then OK; by utilization within a status.
-    pub resources: Vec<ResourceRecord>,
+}
+
+/// What the run found besides the per-resource records.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunOutcome {
     pub overlaps: Vec<OverlapGroup>,
     pub errors: Vec<ScanError>,
+    pub summary: Summary,
+}
+
+/// The report without its resources: a flat object with the report's other fields in
+/// the report's order.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ReportHead<'a> {
+    #[serde(flatten)]
+    pub run: &'a RunStamp,
+    #[serde(flatten)]
+    pub scan: &'a ScanInfo,
+    #[serde(flatten)]
+    pub outcome: &'a RunOutcome,
+}
+
+impl Report {
+    /// The report of run `run_id` started at `started`: `schema_version` is this
+    /// build's, and the summary's scope and error counts are taken from `scopes` and
+    /// `errors`.
+    pub fn new(
+        run_id: String,
+        started: SystemTime,
+        thresholds: Thresholds,
+        threshold_source: ThresholdSource,
+        scopes: Vec<ScopeOutcome>,
+        errors: Vec<ScanError>,
+        calculated: Calculated,
+    ) -> Report {
+        let Calculated {
+            resources,
+            overlaps,
+            mut summary,
+        } = calculated;
+        summary.scopes_scanned = scopes.iter().filter(|s| s.ok).count();
+        summary.scopes_failed = scopes.len() - summary.scopes_scanned;
+        summary.errors = errors.len();
+        Report {
+            run: RunStamp {
+                schema_version: SCHEMA_VERSION,
+                run_id,
+                generated_at: Timestamp::from(started),
+            },
+            scan: ScanInfo {
+                thresholds,
+                threshold_source,
+                scopes,
+            },
+            resources,
+            outcome: RunOutcome {
+                overlaps,
+                errors,
+                summary,
+            },
+        }
+    }
+
+    pub fn head(&self) -> ReportHead<'_> {
+        ReportHead {
+            run: &self.run,
+            scan: &self.scan,
+            outcome: &self.outcome,
+        }
+    }
+}
+
+/// A UTC time in whole seconds since the Unix epoch (earlier times read as the epoch).
+/// Serialized and displayed as RFC 3339, `2026-11-23T12:00:00Z`; every output of a run
+/// (report, metric timestamps, alert) names the same second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp {
+    unix_seconds: u64,
+}
+
+impl Timestamp {
+    pub fn from_unix_seconds(unix_seconds: u64) -> Timestamp {
+        Timestamp { unix_seconds }
+    }
+
+    pub fn unix_seconds(self) -> u64 {
+        self.unix_seconds
+    }
+
+    pub fn system_time(self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(self.unix_seconds)
+    }
+}
+
+impl From<SystemTime> for Timestamp {
+    /// Drops the fraction of a second.
+    fn from(t: SystemTime) -> Timestamp {
+        Timestamp::from_unix_seconds(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        humantime::format_rfc3339_seconds(self.system_time()).fmt(f)
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// What the calculator makes of an inventory: the report's records, worst first, the
+/// overlap groups and the counts.
+pub struct Calculated {
+    pub resources: Vec<ResourceRecord>,
+    pub overlaps: Vec<OverlapGroup>,
     pub summary: Summary,
 }
 

@@ -58,20 +58,43 @@ impl Default for Thresholds {
     }
 }
 
+/// One of the two percentage thresholds, so that a caller can name its own source
+/// (variable, event field, tag) for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Warning,
+    Critical,
+}
+
+/// Why a set of thresholds is not acceptable. Carries the numbers, not the names:
+/// each caller maps it to its own error naming where the value came from.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+pub enum ThresholdError {
+    #[error("expected a percentage above 0 and at most 100, got {value}")]
+    OutOfRange { level: Level, value: f64 },
+    #[error("warning ({warning}) must not be above critical ({critical})")]
+    WarningAboveCritical { warning: f64, critical: f64 },
+}
+
+/// A percentage threshold is finite, above 0 and at most 100.
+pub fn check_percent(level: Level, value: f64) -> Result<f64, ThresholdError> {
+    if value.is_finite() && value > 0.0 && value <= 100.0 {
+        Ok(value)
+    } else {
+        Err(ThresholdError::OutOfRange { level, value })
+    }
+}
+
 impl Thresholds {
-    /// Checks the invariants; the error says which value is wrong and what is allowed.
-    pub fn validate(&self) -> Result<(), String> {
-        for (name, value) in [
-            ("warning", self.warning_percent),
-            ("critical", self.critical_percent),
-        ] {
-            check_percent(name, value)?;
-        }
+    /// Both percentages in range (warning checked first), and warning <= critical.
+    pub fn validate(&self) -> Result<(), ThresholdError> {
+        check_percent(Level::Warning, self.warning_percent)?;
+        check_percent(Level::Critical, self.critical_percent)?;
         if self.warning_percent > self.critical_percent {
-            return Err(format!(
-                "warning threshold {} is above critical threshold {}; warning must be <= critical",
-                self.warning_percent, self.critical_percent
-            ));
+            return Err(ThresholdError::WarningAboveCritical {
+                warning: self.warning_percent,
+                critical: self.critical_percent,
+            });
         }
         Ok(())
     }
@@ -112,11 +135,11 @@ impl Thresholds {
         let mut touched = false;
         let result = (|| {
             if let Some(v) = tags.get(TAG_WARNING) {
-                t.warning_percent = parse_tag_percent(TAG_WARNING, v)?;
+                t.warning_percent = parse_tag_number(TAG_WARNING, v)?;
                 touched = true;
             }
             if let Some(v) = tags.get(TAG_CRITICAL) {
-                t.critical_percent = parse_tag_percent(TAG_CRITICAL, v)?;
+                t.critical_percent = parse_tag_number(TAG_CRITICAL, v)?;
                 touched = true;
             }
             if let Some(v) = tags.get(TAG_MIN_FREE) {
@@ -125,8 +148,19 @@ impl Thresholds {
                 })?);
                 touched = true;
             }
-            t.validate()
-                .map_err(|e| format!("threshold tags ignored: {e}"))
+            t.validate().map_err(|e| match e {
+                ThresholdError::OutOfRange { level, .. } => {
+                    let key = match level {
+                        Level::Warning => TAG_WARNING,
+                        Level::Critical => TAG_CRITICAL,
+                    };
+                    let value = tags.get(key).unwrap_or_default();
+                    format!("tag {key}={value:?}: {e}")
+                }
+                ThresholdError::WarningAboveCritical { .. } => {
+                    format!("threshold tags ignored: {e}")
+                }
+            })
         })();
         match result {
             Ok(()) if touched => (t, ThresholdSource::Tag, None),
@@ -136,24 +170,13 @@ impl Thresholds {
     }
 }
 
-fn parse_tag_percent(key: &str, value: &str) -> Result<f64, String> {
-    let v: f64 = value
+/// A tag's percentage, `%` allowed; the range is checked with the other thresholds.
+fn parse_tag_number(key: &str, value: &str) -> Result<f64, String> {
+    value
         .trim()
         .trim_end_matches('%')
         .parse()
-        .map_err(|_| format!("tag {key}={value:?} is not a number"))?;
-    check_percent(key, v)?;
-    Ok(v)
-}
-
-fn check_percent(name: &str, value: f64) -> Result<(), String> {
-    if value.is_finite() && value > 0.0 && value <= 100.0 {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name} threshold {value} is out of range; allowed: a percentage above 0 and at most 100"
-        ))
-    }
+        .map_err(|_| format!("tag {key}={value:?} is not a number"))
 }
 
 /// `used / total * 100 >= percent`, exact for counts below 2^53 / 100 (every IPv4
@@ -218,15 +241,48 @@ mod tests {
         let (_, _, warn) = base.with_tags(ThresholdSource::Config, &tags(&[(TAG_CRITICAL, "60")]));
         assert!(warn
             .unwrap()
-            .contains("warning threshold 80 is above critical threshold 60"));
+            .contains("warning (80) must not be above critical (60)"));
+
+        let (_, _, warn) =
+            base.with_tags(ThresholdSource::Config, &tags(&[(TAG_CRITICAL, "150%")]));
+        let warn = warn.unwrap();
+        assert!(
+            warn.contains("ipam-monitor:critical-percent=\"150%\"") && warn.contains("at most 100"),
+            "{warn}"
+        );
     }
 
     #[test]
-    fn validate_names_the_bad_value() {
-        let t = Thresholds {
-            warning_percent: 150.0,
-            ..Thresholds::default()
+    fn validate_checks_range_then_order() {
+        let t = |warning_percent, critical_percent| Thresholds {
+            warning_percent,
+            critical_percent,
+            min_free_addresses: None,
         };
-        assert!(t.validate().unwrap_err().contains("warning threshold 150"));
+        assert_eq!(t(80.0, 80.0).validate(), Ok(()));
+        assert_eq!(t(100.0, 100.0).validate(), Ok(()));
+        for (w, c, level) in [
+            (150.0, 95.0, Level::Warning),
+            (0.0, 95.0, Level::Warning),
+            (f64::INFINITY, 95.0, Level::Warning),
+            (80.0, -1.0, Level::Critical),
+            (80.0, 100.5, Level::Critical),
+        ] {
+            assert!(
+                matches!(t(w, c).validate(), Err(ThresholdError::OutOfRange { level: l, .. }) if l == level),
+                "{w} {c}"
+            );
+        }
+        assert!(matches!(
+            t(f64::NAN, 95.0).validate(),
+            Err(ThresholdError::OutOfRange { level: Level::Warning, value }) if value.is_nan()
+        ));
+        assert_eq!(
+            t(96.0, 90.0).validate(),
+            Err(ThresholdError::WarningAboveCritical {
+                warning: 96.0,
+                critical: 90.0
+            })
+        );
     }
 }

@@ -7,7 +7,6 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 use aws_sdk_cloudwatch::Client;
 use std::iter::Peekable;
-use std::time::SystemTime;
 
 /// PutMetricData accepts at most 1000 metrics per request...
 pub const MAX_METRICS_PER_REQUEST: usize = 1000;
@@ -91,9 +90,7 @@ fn datum(m: &Metric, timestamp: DateTime) -> MetricDatum {
 
 /// The run's start time as CloudWatch's timestamp; every datum of a run shares it.
 fn run_timestamp(report: &Report) -> DateTime {
-    humantime::parse_rfc3339(&report.generated_at)
-        .map(DateTime::from)
-        .unwrap_or_else(|_| DateTime::from(SystemTime::now()))
+    DateTime::from(report.run.generated_at.system_time())
 }
 
 #[async_trait::async_trait]

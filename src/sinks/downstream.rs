@@ -2,15 +2,10 @@
 //! into numbered chunks when it is larger than the asynchronous payload limit.
 
 use super::{Delivery, RunContext, Sink, SinkError};
-use crate::domain::inventory::ScanError;
-use crate::domain::report::{
-    json_len, OverlapGroup, Report, ResourceRecord, ScopeOutcome, Summary, SCHEMA_VERSION,
-};
-use crate::domain::thresholds::{ThresholdSource, Thresholds};
+use crate::domain::report::{json_len, Report, ReportHead, ResourceRecord, SCHEMA_VERSION};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use aws_sdk_lambda::Client;
-use serde::Serialize;
 use std::io::Write;
 
 /// Lambda's asynchronous payload limit is 1 MB; chunks stay under this.
@@ -21,37 +16,6 @@ pub struct DownstreamSink {
     pub client: Client,
     pub functions: Vec<String>,
     pub max_payload_bytes: usize,
-}
-
-/// The report without its resources, as chunk 1 carries it. Same fields, same order
-/// as [`Report`] (the chunk tests rebuild the report from it and compare).
-#[derive(Serialize)]
-struct ReportHead<'a> {
-    schema_version: u32,
-    run_id: &'a str,
-    generated_at: &'a str,
-    thresholds: &'a Thresholds,
-    threshold_source: ThresholdSource,
-    scopes: &'a [ScopeOutcome],
-    overlaps: &'a [OverlapGroup],
-    errors: &'a [ScanError],
-    summary: &'a Summary,
-}
-
-impl<'a> ReportHead<'a> {
-    fn of(r: &'a Report) -> ReportHead<'a> {
-        ReportHead {
-            schema_version: r.schema_version,
-            run_id: &r.run_id,
-            generated_at: &r.generated_at,
-            thresholds: &r.thresholds,
-            threshold_source: r.threshold_source,
-            scopes: &r.scopes,
-            overlaps: &r.overlaps,
-            errors: &r.errors,
-            summary: &r.summary,
-        }
-    }
 }
 
 /// How a report is cut into payloads under a byte limit: chunk 1 carries the report
@@ -74,9 +38,9 @@ impl<'a> ChunkPlan<'a> {
             code: None,
             message: format!("{what} alone exceeds the {limit}-byte payload limit"),
         };
-        let head = ReportHead::of(report);
+        let head = report.head();
         // The envelope with the widest chunk numbers a run can have.
-        let overhead = envelope_prefix(&report.run_id, 999_999, 999_999).len() + "]}".len();
+        let overhead = envelope_prefix(&report.run.run_id, 999_999, 999_999).len() + "]}".len();
         let head_len = json_len(&head) + ",\"report\":".len();
         if overhead + head_len > limit {
             return Err(too_big("the report without its resources".into()));
@@ -114,7 +78,7 @@ impl<'a> ChunkPlan<'a> {
             .get(i + 1)
             .copied()
             .unwrap_or(self.resources.len());
-        let mut out = envelope_prefix(self.head.run_id, i + 1, self.chunks());
+        let mut out = envelope_prefix(&self.head.run.run_id, i + 1, self.chunks());
         for (n, r) in self.resources[self.starts[i]..end].iter().enumerate() {
             if n > 0 {
                 out.push(b',');

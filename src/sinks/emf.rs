@@ -64,11 +64,7 @@ impl Sink for EmfSink {
     }
 
     async fn deliver(&self, report: &Report, ctx: &RunContext) -> Result<Delivery, SinkError> {
-        let ts = humantime::parse_rfc3339(&report.generated_at)
-            .ok()
-            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-            .map(|d| d.as_millis())
-            .unwrap_or_default();
+        let ts = u128::from(report.run.generated_at.unix_seconds()) * 1000;
         let io_err = |e: std::io::Error| SinkError {
             operation: "write EMF".into(),
             code: None,

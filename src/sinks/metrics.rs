@@ -79,7 +79,7 @@ pub fn metric_groups(
             metrics,
         })
     });
-    let s = &report.summary;
+    let s = &report.outcome.summary;
     let run_level = MetricGroup {
         dimensions: Vec::new(),
         metrics: vec![

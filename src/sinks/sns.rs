@@ -85,7 +85,7 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
         .collect();
     // Resources are sorted worst first, so the first breach is the worst.
     let worst = *breaches.first()?;
-    let s = &report.summary;
+    let s = &report.outcome.summary;
 
     let mut subject = format!(
         "[{}] {} critical, {} warning: {} {} {}",
@@ -125,7 +125,7 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
     let _ = write!(
         footer,
         "Run {} at {}. Full report: {report_location}.",
-        report.run_id, report.generated_at
+        report.run.run_id, report.run.generated_at
     );
 
     let mut body = format!(

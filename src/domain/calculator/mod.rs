@@ -20,6 +20,7 @@ mod subnet;
 mod vpc;
 
 use crate::domain::inventory::{Inventory, Subnet, Tags, Vpc};
+pub use crate::domain::report::Calculated;
 use crate::domain::report::{
     AppliedThresholds, OverlapGroup, ResourceRecord, ResourceType, Summary,
 };
@@ -30,12 +31,6 @@ pub use ipam::DISAGREEMENT_POINTS;
 pub use order::worst_first;
 pub use overlaps::find_overlaps;
 pub use subnet::{usable_addresses, AWS_RESERVED_PER_SUBNET};
-
-pub struct Calculated {
-    pub resources: Vec<ResourceRecord>,
-    pub overlaps: Vec<OverlapGroup>,
-    pub summary: Summary,
-}
 
 /// Consumes the inventory: each subnet's record takes over its strings.
 pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSource) -> Calculated {
