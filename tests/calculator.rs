@@ -333,7 +333,7 @@ fn vpc_with_secondary_cidr_reports_per_block_and_whole_vpc() {
     );
     assert_eq!(v.largest_free_block, Some(net("10.0.192.0/18")));
     // Address usage over the subnets: usable 32763 + 16379 + 123, used 32663 + 0 + 123.
-    let u = v.address_usage.as_ref().unwrap();
+    let u = v.address_usage().unwrap();
     assert_eq!((u.usable, u.used, u.free), (49_265, 32_786, 16_479));
     assert_eq!(u.utilization_percent, Some(66.55));
 }
@@ -704,10 +704,7 @@ fn nested_pools_count_child_pools_as_parent_allocations() {
     );
     assert_eq!(top.largest_free_block, Some(net("10.128.0.0/9")));
     let child = find(&rs, "child");
-    assert_eq!(
-        child.pool.as_ref().unwrap().parent_pool_id.as_deref(),
-        Some("top")
-    );
+    assert_eq!(child.pool().unwrap().parent_pool_id.as_deref(), Some("top"));
     assert_eq!(
         (child.used, child.utilization_percent),
         (65_536, Some(6.25))
@@ -867,7 +864,7 @@ fn managed_blocks_come_from_allocations_to_that_vpc() {
     assert_eq!(find(&calc.resources, "s-1").managed, Some(true));
     assert_eq!(find(&calc.resources, "s-2").managed, Some(false));
     let s1 = find(&calc.resources, "s-1");
-    let o = s1.ipam_observed.as_ref().unwrap();
+    let o = s1.ipam_observed().unwrap();
     assert_eq!((o.ip_usage_percent, o.disagrees), (Some(90.0), true));
     assert!(
         s1.warnings[0].contains("IPAM reports 90% used where this run computed 60.16%"),
@@ -1064,8 +1061,7 @@ fn each_subnet_gets_the_ipam_observation_of_its_own_id_and_cidr() {
             (
                 r.resource_id.to_string(),
                 r.region.to_string(),
-                r.ipam_observed
-                    .as_ref()
+                r.ipam_observed()
                     .and_then(|o| o.ipam_pool_id.as_ref())
                     .map(|p| p.to_string()),
             )
@@ -1119,7 +1115,7 @@ fn ipam_entries_follow_region_and_the_first_of_two_alike_wins() {
         calc.resources
             .iter()
             .find(|r| r.resource_id == id && r.region == region)
-            .and_then(|r| r.ipam_observed.as_ref())
+            .and_then(|r| r.ipam_observed())
             .and_then(|o| o.ipam_pool_id.as_deref())
             .map(str::to_owned)
     };

@@ -124,7 +124,7 @@ async fn demo_estate_figures_match_hand_computed_values() {
         .map(|b| (b.total, b.allocated))
         .collect();
     assert_eq!(blocks, [(65_536, 4_432), (4_096, 1_024)]);
-    let usage = core.address_usage.as_ref().unwrap();
+    let usage = core.address_usage().unwrap();
     assert_eq!((usage.usable, usage.used), (5_431, 279));
 
     let shared = by_name(&r, "shared-services");
@@ -275,7 +275,7 @@ async fn ipam_pools_and_the_managed_unmanaged_split() {
         top.largest_free_block,
         Some("10.128.0.0/9".parse().unwrap())
     );
-    let details = top.pool.as_ref().unwrap();
+    let details = top.pool().unwrap();
     assert_eq!(
         (
             details.parent_pool_id.as_deref(),
@@ -295,7 +295,7 @@ async fn ipam_pools_and_the_managed_unmanaged_split() {
     assert_eq!(use1.utilization_percent, Some(12.6));
     assert_eq!(use1.region, "us-east-1");
     assert_eq!(
-        use1.pool.as_ref().unwrap().parent_pool_id.as_deref(),
+        use1.pool().unwrap().parent_pool_id.as_deref(),
         Some(top.resource_id.as_str())
     );
 
@@ -347,8 +347,8 @@ async fn ipam_pools_and_the_managed_unmanaged_split() {
 
     // IPAM's own figures ride along and agree with ours.
     let db = by_name(&r, "prod-db-a")
-        .ipam_observed
-        .clone()
+        .ipam_observed()
+        .cloned()
         .expect("IPAM knows prod-db-a");
     assert_eq!((db.ip_usage_percent, db.disagrees), (Some(95.62), false));
     assert_eq!(db.compliance_status.as_deref(), Some("compliant"));

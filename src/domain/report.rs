@@ -247,25 +247,62 @@ pub struct ResourceRecord {
     pub utilization_percent: Option<f64>,
     pub status: Status,
     pub thresholds: AppliedThresholds,
-    /// The largest aggregated free block ("can a new /24 still fit?"); VPCs only.
+    /// The largest aggregated free block ("can a new /24 still fit?"); VPCs and pools.
     pub largest_free_block: Option<IpNet>,
-    /// Free space as aggregated CIDR blocks, in address order; VPCs only.
+    /// Free space as aggregated CIDR blocks, in address order; VPCs and pools.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub free_blocks: Vec<IpNet>,
-    /// Per CIDR block figures; VPCs only.
+    /// Per CIDR block figures; VPCs and pools.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub cidr_blocks: Vec<BlockUsage>,
-    /// Addresses used over usable across the VPC's IPv4 subnets; VPCs only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub address_usage: Option<AddressUsage>,
-    /// Where the pool sits in IPAM; IPAM pools only.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pool: Option<PoolDetails>,
-    /// IPAM's own figures for this resource (GetIpamResourceCidrs); subnets only
-    /// (VPCs carry them per CIDR block).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ipam_observed: Option<IpamObservation>,
+    /// What only this kind of resource has.
+    #[serde(flatten)]
+    pub kind: KindDetails,
     pub warnings: Vec<String>,
+}
+
+/// The part of a record only one kind of resource has, written inline in the record.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum KindDetails {
+    Subnet {
+        /// IPAM's own figures for the subnet's IPv4 CIDR (GetIpamResourceCidrs).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        ipam_observed: Option<IpamObservation>,
+    },
+    Vpc {
+        /// Addresses used over usable across the VPC's IPv4 subnets (VPCs carry
+        /// IPAM's figures per CIDR block).
+        address_usage: AddressUsage,
+    },
+    IpamPool {
+        /// Where the pool sits in IPAM.
+        pool: PoolDetails,
+    },
+}
+
+impl ResourceRecord {
+    pub fn address_usage(&self) -> Option<&AddressUsage> {
+        match &self.kind {
+            KindDetails::Vpc { address_usage } => Some(address_usage),
+            _ => None,
+        }
+    }
+
+    pub fn pool(&self) -> Option<&PoolDetails> {
+        match &self.kind {
+            KindDetails::IpamPool { pool } => Some(pool),
+            _ => None,
+        }
+    }
+
+    /// IPAM's figures for a subnet; a VPC's are in its `cidr_blocks`.
+    pub fn ipam_observed(&self) -> Option<&IpamObservation> {
+        match &self.kind {
+            KindDetails::Subnet { ipam_observed } => ipam_observed.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

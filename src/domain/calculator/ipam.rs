@@ -1,12 +1,12 @@
 //! What IPAM knows, as the records need it: which VPC blocks an allocation manages,
 //! and IPAM's own figures for each VPC block and subnet, compared with ours.
 
+use super::FastMap;
 use crate::domain::cidr;
 use crate::domain::inventory::{IpamPool, ResourceCidr, Subnet, Vpc};
 use crate::domain::report::{round_percent, IpamObservation};
 use crate::domain::text::Text;
 use ipnet::IpNet;
-use std::collections::HashMap;
 
 /// IPAM's usage and ours may differ this much (percentage points) before it is flagged:
 /// IPAM samples usage on its own schedule, so small drift is normal.
@@ -14,41 +14,33 @@ pub const DISAGREEMENT_POINTS: f64 = 10.0;
 
 pub struct IpamView {
     /// VPC id -> the CIDRs IPAM allocated to that VPC, with the pool of each.
-    vpc_allocations: HashMap<Text, Vec<(IpNet, Text)>>,
-    /// VPC id -> IPAM's figures for each of its CIDR blocks.
-    vpc_cidrs: HashMap<Text, Vec<Seen>>,
-    /// Subnet id -> IPAM's figures for its CIDRs.
-    subnet_cidrs: HashMap<Text, Vec<Seen>>,
+    vpc_allocations: FastMap<Text, Vec<(IpNet, Text)>>,
+    /// IPAM's resource CIDRs as listed, with its own figures for each.
+    listed: Vec<ResourceCidr>,
+    /// Where each listing not yet shown on a record is in `listed`: each is shown
+    /// once, on the first record it matches.
+    unshown: FastMap<Listing, usize>,
     /// Every IPAM was read in full: a block without an allocation is then unmanaged,
     /// not unknown.
     complete: bool,
 }
 
-/// IPAM's figures for one resource CIDR, until a record shows them: each is shown on
-/// one record only, the first that matches.
-struct Seen {
+/// What names a resource CIDR in IPAM's list. A listing alike in all of these to an
+/// earlier one adds nothing.
+#[derive(PartialEq, Eq, Hash)]
+struct Listing {
+    is_vpc: bool,
+    id: Text,
     cidr: IpNet,
     /// The resource's region when IPAM names it: the same id and CIDR in another
-    /// region is another resource.
+    /// region is another resource. Without one, it matches the id and CIDR anywhere.
     region: Option<Text>,
-    observation: Option<IpamObservation>,
-}
-
-impl Seen {
-    fn take(&mut self, cidr: &IpNet, region: &str) -> Option<IpamObservation> {
-        let same_region = self.region.as_ref().is_none_or(|r| r == region);
-        if self.cidr == *cidr && same_region {
-            self.observation.take()
-        } else {
-            None
-        }
-    }
 }
 
 impl IpamView {
     /// `pools` with every copy of a shared pool, so no allocation is missed.
-    pub fn new(pools: &[IpamPool], resource_cidrs: Vec<ResourceCidr>, complete: bool) -> IpamView {
-        let mut vpc_allocations: HashMap<Text, Vec<(IpNet, Text)>> = HashMap::new();
+    pub fn new(pools: &[IpamPool], listed: Vec<ResourceCidr>, complete: bool) -> IpamView {
+        let mut vpc_allocations: FastMap<Text, Vec<(IpNet, Text)>> = FastMap::default();
         for pool in pools {
             for a in pool.allocations.iter().filter(|a| a.resource_type == "vpc") {
                 if let Some(vpc_id) = &a.resource_id {
@@ -57,30 +49,20 @@ impl IpamView {
                 }
             }
         }
-        let (mut vpc_cidrs, mut subnet_cidrs) = (HashMap::new(), HashMap::new());
-        for r in resource_cidrs {
-            let by_id: &mut HashMap<Text, Vec<Seen>> = match r.resource_type.as_str() {
-                "vpc" => &mut vpc_cidrs,
-                _ => &mut subnet_cidrs,
-            };
-            let seen = Seen {
+        let mut unshown = FastMap::with_capacity_and_hasher(listed.len(), Default::default());
+        for (at, r) in listed.iter().enumerate() {
+            let listing = Listing {
+                is_vpc: r.resource_type == "vpc",
+                id: r.resource_id.clone(),
                 cidr: r.cidr,
-                region: r.resource_region,
-                observation: Some(IpamObservation {
-                    ipam_pool_id: r.pool_id,
-                    ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
-                    compliance_status: r.compliance_status,
-                    overlap_status: r.overlap_status,
-                    management_state: r.management_state,
-                    disagrees: false,
-                }),
+                region: r.resource_region.clone(),
             };
-            by_id.entry(r.resource_id).or_default().push(seen);
+            unshown.entry(listing).or_insert(at);
         }
         IpamView {
             vpc_allocations,
-            vpc_cidrs,
-            subnet_cidrs,
+            listed,
+            unshown,
             complete,
         }
     }
@@ -115,7 +97,7 @@ impl IpamView {
         block: &IpNet,
         allocation_percent: f64,
     ) -> Option<IpamObservation> {
-        let mut seen = take(&mut self.vpc_cidrs, &vpc.id, block, &vpc.region)?;
+        let mut seen = self.show(true, &vpc.id, block, &vpc.region)?;
         seen.disagrees = disagrees(seen.ip_usage_percent, Some(allocation_percent));
         Some(seen)
     }
@@ -125,20 +107,45 @@ impl IpamView {
     /// own figure.
     pub fn subnet_observation(&mut self, subnet: &Subnet) -> Option<IpamObservation> {
         let net = subnet.ipv4_cidr?;
-        take(&mut self.subnet_cidrs, &subnet.id, &net, &subnet.region)
+        self.show(false, &subnet.id, &net, &subnet.region)
+    }
+
+    /// The first listing of `id` and `cidr`, in `region` or in no named region, that no
+    /// record has shown yet.
+    fn show(
+        &mut self,
+        is_vpc: bool,
+        id: &Text,
+        cidr: &IpNet,
+        region: &Text,
+    ) -> Option<IpamObservation> {
+        let listing = |region| Listing {
+            is_vpc,
+            id: id.clone(),
+            cidr: *cidr,
+            region,
+        };
+        let (here, anywhere) = (listing(Some(region.clone())), listing(None));
+        let first = match (self.unshown.get(&here), self.unshown.get(&anywhere)) {
+            (Some(h), Some(a)) if a < h => anywhere,
+            (Some(_), _) => here,
+            (None, Some(_)) => anywhere,
+            (None, None) => return None,
+        };
+        let at = self.unshown.remove(&first)?;
+        Some(observation(&self.listed[at]))
     }
 }
 
-/// The first of IPAM's figures for `id` and `cidr` in `region` that no record has
-/// shown yet.
-fn take(
-    by_id: &mut HashMap<Text, Vec<Seen>>,
-    id: &str,
-    cidr: &IpNet,
-    region: &str,
-) -> Option<IpamObservation> {
-    let candidates = by_id.get_mut(id)?;
-    candidates.iter_mut().find_map(|s| s.take(cidr, region))
+fn observation(r: &ResourceCidr) -> IpamObservation {
+    IpamObservation {
+        ipam_pool_id: r.pool_id.clone(),
+        ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
+        compliance_status: r.compliance_status.clone(),
+        overlap_status: r.overlap_status.clone(),
+        management_state: r.management_state.clone(),
+        disagrees: false,
+    }
 }
 
 /// IPAM's and our utilization are more than [`DISAGREEMENT_POINTS`] apart.

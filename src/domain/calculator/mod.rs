@@ -25,7 +25,8 @@ use crate::domain::report::{
     AppliedThresholds, OverlapGroup, ResourceRecord, ResourceType, Summary,
 };
 use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
-use std::collections::HashMap;
+use rustc_hash::FxBuildHasher;
+use std::collections::{HashMap, HashSet};
 
 pub use ipam::DISAGREEMENT_POINTS;
 pub use order::worst_first;
@@ -111,10 +112,15 @@ impl RunThresholds {
     }
 }
 
+/// The calculator's maps and sets: keyed by AWS's own ids, which no caller chooses to
+/// collide, so a fast non-keyed hash is safe (SipHash was a fifth of the run).
+type FastMap<K, V> = HashMap<K, V, FxBuildHasher>;
+type FastSet<T> = HashSet<T, FxBuildHasher>;
+
 /// A VPC is known by its region and id: the same id in two regions is two VPCs.
 type VpcKey<'a> = (&'a str, &'a str);
 
-fn index_vpcs(vpcs: &[Vpc]) -> HashMap<VpcKey<'_>, usize> {
+fn index_vpcs(vpcs: &[Vpc]) -> FastMap<VpcKey<'_>, usize> {
     vpcs.iter()
         .enumerate()
         .map(|(i, v)| ((v.region.as_str(), v.id.as_str()), i))
@@ -128,7 +134,7 @@ fn subnet_vpc_key(s: &Subnet) -> VpcKey<'_> {
 /// Each VPC's subnets in inventory order (`vpcs[i]`'s are at `i`). A subnet whose VPC
 /// was not listed belongs to none.
 fn subnets_by_vpc<'s>(
-    vpc_index: &HashMap<VpcKey<'_>, usize>,
+    vpc_index: &FastMap<VpcKey<'_>, usize>,
     vpcs: usize,
     subnets: &'s [Subnet],
 ) -> Vec<Vec<&'s Subnet>> {
@@ -161,10 +167,10 @@ fn summarize(resources: &[ResourceRecord], overlaps: &[OverlapGroup]) -> Summary
                 None => {}
             }
         }
-        let observations = r.cidr_blocks.iter().map(|b| &b.ipam_observed);
-        s.ipam_disagreements += std::iter::once(&r.ipam_observed)
+        let observations = r.cidr_blocks.iter().map(|b| b.ipam_observed.as_ref());
+        s.ipam_disagreements += std::iter::once(r.ipam_observed())
             .chain(observations)
-            .filter(|o| o.as_ref().is_some_and(|o| o.disagrees))
+            .filter(|o| o.is_some_and(|o| o.disagrees))
             .count();
         match r.status {
             Status::Ok => s.ok += 1,

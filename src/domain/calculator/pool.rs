@@ -5,7 +5,7 @@ use super::allocation::{block_usage, percent, reporting_unit};
 use super::RunThresholds;
 use crate::domain::cidr::{self, Family};
 use crate::domain::inventory::{IpamPool, NAME_TAG};
-use crate::domain::report::{Measure, PoolDetails, ResourceRecord, ResourceType};
+use crate::domain::report::{KindDetails, Measure, PoolDetails, ResourceRecord, ResourceType};
 use crate::domain::text::Text;
 use ipnet::IpNet;
 
@@ -60,17 +60,17 @@ pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
         largest_free_block: cidr::largest(&free_blocks),
         free_blocks,
         cidr_blocks: blocks,
-        address_usage: None,
-        pool: Some(PoolDetails {
-            ipam_id: pool.ipam_id.clone(),
-            scope_id: pool.scope_id.clone(),
-            scope_type: pool.scope_type.clone(),
-            parent_pool_id: pool.parent_pool_id.clone(),
-            locale: pool.locale.clone(),
-            depth: pool.depth,
-            allocations: pool.allocations.len(),
-        }),
-        ipam_observed: None,
+        kind: KindDetails::IpamPool {
+            pool: PoolDetails {
+                ipam_id: pool.ipam_id.clone(),
+                scope_id: pool.scope_id.clone(),
+                scope_type: pool.scope_type.clone(),
+                parent_pool_id: pool.parent_pool_id.clone(),
+                locale: pool.locale.clone(),
+                depth: pool.depth,
+                allocations: pool.allocations.len(),
+            },
+        },
         warnings,
     }
 }

@@ -1,12 +1,12 @@
 //! Resources shared through AWS RAM: a VPC, subnet or IPAM pool shared with several
 //! accounts is listed by each of them, and counts once.
 
+use super::FastSet;
 use crate::domain::inventory::{IpamPool, Subnet, Vpc};
-use std::collections::HashSet;
 
 /// The first copy of each resource, in inventory order.
 pub fn first_copies<T>(mut items: Vec<T>, key: fn(&T) -> (&str, &str)) -> Vec<T> {
-    let mut seen = HashSet::with_capacity(items.len());
+    let mut seen = FastSet::with_capacity_and_hasher(items.len(), Default::default());
     let first: Vec<bool> = items.iter().map(|item| seen.insert(key(item))).collect();
     drop(seen);
     let mut first = first.into_iter();

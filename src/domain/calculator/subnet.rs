@@ -5,7 +5,9 @@ use super::ipam::{disagreement_warning, disagrees};
 use super::{allocation::percent, RunThresholds};
 use crate::domain::cidr::{self, Family};
 use crate::domain::inventory::{Subnet, NAME_TAG};
-use crate::domain::report::{IpamObservation, Measure, ResourceRecord, ResourceType, Unit};
+use crate::domain::report::{
+    IpamObservation, KindDetails, Measure, ResourceRecord, ResourceType, Unit,
+};
 use crate::domain::thresholds::Status;
 use ipnet::IpNet;
 
@@ -143,9 +145,7 @@ pub fn subnet_record(
         largest_free_block: None,
         free_blocks: Vec::new(),
         cidr_blocks: Vec::new(),
-        address_usage: None,
-        pool: None,
-        ipam_observed,
+        kind: KindDetails::Subnet { ipam_observed },
         warnings,
     }
 }

@@ -9,7 +9,7 @@ use super::RunThresholds;
 use crate::domain::cidr::{self, Family};
 use crate::domain::inventory::{Subnet, Vpc, NAME_TAG};
 use crate::domain::report::{
-    AddressUsage, BlockUsage, Measure, ResourceRecord, ResourceType, Unit,
+    AddressUsage, BlockUsage, KindDetails, Measure, ResourceRecord, ResourceType, Unit,
 };
 use crate::domain::text::Text;
 use ipnet::IpNet;
@@ -89,9 +89,9 @@ pub fn vpc_record(
         largest_free_block: cidr::largest(&free_blocks),
         free_blocks,
         cidr_blocks: blocks,
-        address_usage: Some(address_usage(subnets)),
-        pool: None,
-        ipam_observed: None,
+        kind: KindDetails::Vpc {
+            address_usage: address_usage(subnets),
+        },
         warnings,
     }
 }
