@@ -40,9 +40,24 @@ pub fn bounds(net: &IpNet) -> (u128, u128) {
     }
 }
 
-/// True when `outer` holds every address of `inner`; never across families.
+/// True when `outer` holds every address of `inner`: `inner` is no larger and shares
+/// `outer`'s prefix bits. Never across families.
 pub fn contains(outer: &IpNet, inner: &IpNet) -> bool {
-    outer.contains(inner)
+    let same_prefix = |differing_bits: u128, prefix_len: u8, bits: u32| {
+        differing_bits >> (bits - u32::from(prefix_len)) == 0
+    };
+    match (outer, inner) {
+        (IpNet::V4(o), IpNet::V4(i)) => {
+            let differ = u32::from(o.addr()) ^ u32::from(i.addr());
+            o.prefix_len() <= i.prefix_len() && same_prefix(differ.into(), o.prefix_len(), 32)
+        }
+        (IpNet::V6(o), IpNet::V6(i)) => {
+            let differ = u128::from(o.addr()) ^ u128::from(i.addr());
+            o.prefix_len() <= i.prefix_len()
+                && (o.prefix_len() == 0 || same_prefix(differ, o.prefix_len(), 128))
+        }
+        _ => false,
+    }
 }
 
 /// A parent block split by the blocks used inside it.
@@ -155,6 +170,41 @@ mod tests {
         assert_eq!(size(&n("0.0.0.0/0")), 1u128 << 32);
         assert_eq!(size(&n("2001:db8::/56")), 1u128 << 72);
         assert_eq!(size(&n("::/0")), u128::MAX);
+    }
+
+    /// The bit arithmetic agrees with ipnet's `contains` on every pair of a grid of
+    /// CIDRs: all prefix lengths, addresses with host bits set, both families, /0.
+    #[test]
+    fn contains_agrees_with_ipnet() {
+        let mut nets = Vec::new();
+        for prefix in 0..=32u8 {
+            for addr in [
+                "0.0.0.0",
+                "10.1.2.3",
+                "10.1.0.0",
+                "10.0.0.0",
+                "255.255.255.255",
+            ] {
+                nets.push(IpNet::new(addr.parse().unwrap(), prefix).unwrap());
+            }
+        }
+        for prefix in [0u8, 1, 8, 48, 56, 63, 64, 65, 127, 128] {
+            for addr in ["::", "2001:db8::", "2001:db8:0:1::5", "ffff::1"] {
+                nets.push(IpNet::new(addr.parse().unwrap(), prefix).unwrap());
+            }
+        }
+        let mut inside = 0;
+        for a in &nets {
+            for b in &nets {
+                assert_eq!(contains(a, b), a.contains(b), "{a} contains {b}");
+                inside += usize::from(a.contains(b));
+            }
+        }
+        // Both answers occur often, so the grid tests something.
+        assert!(
+            inside > 1000 && inside < nets.len() * nets.len() / 2,
+            "{inside}"
+        );
     }
 
     #[test]

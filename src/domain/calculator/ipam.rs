@@ -12,14 +12,15 @@ use ipnet::IpNet;
 /// IPAM samples usage on its own schedule, so small drift is normal.
 pub const DISAGREEMENT_POINTS: f64 = 10.0;
 
-pub struct IpamView {
+pub struct IpamView<'a> {
     /// VPC id -> the CIDRs IPAM allocated to that VPC, with the pool of each.
     vpc_allocations: FastMap<Text, Vec<(IpNet, Text)>>,
     /// IPAM's resource CIDRs as listed, with its own figures for each.
-    listed: Vec<ResourceCidr>,
-    /// Where each listing not yet shown on a record is in `listed`: each is shown
-    /// once, on the first record it matches.
-    unshown: FastMap<Listing, usize>,
+    listed: &'a [ResourceCidr],
+    /// Where each listing is in `listed`.
+    by_listing: FastMap<Listing<'a>, usize>,
+    /// Which listings a record shows: each is shown once, on the first it matches.
+    shown: Vec<bool>,
     /// Every IPAM was read in full: a block without an allocation is then unmanaged,
     /// not unknown.
     complete: bool,
@@ -27,19 +28,19 @@ pub struct IpamView {
 
 /// What names a resource CIDR in IPAM's list. A listing alike in all of these to an
 /// earlier one adds nothing.
-#[derive(PartialEq, Eq, Hash)]
-struct Listing {
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+struct Listing<'a> {
     is_vpc: bool,
-    id: Text,
+    id: &'a str,
     cidr: IpNet,
     /// The resource's region when IPAM names it: the same id and CIDR in another
     /// region is another resource. Without one, it matches the id and CIDR anywhere.
-    region: Option<Text>,
+    region: Option<&'a str>,
 }
 
-impl IpamView {
+impl<'a> IpamView<'a> {
     /// `pools` with every copy of a shared pool, so no allocation is missed.
-    pub fn new(pools: &[IpamPool], listed: Vec<ResourceCidr>, complete: bool) -> IpamView {
+    pub fn new(pools: &[IpamPool], listed: &'a [ResourceCidr], complete: bool) -> IpamView<'a> {
         let mut vpc_allocations: FastMap<Text, Vec<(IpNet, Text)>> = FastMap::default();
         for pool in pools {
             for a in pool.allocations.iter().filter(|a| a.resource_type == "vpc") {
@@ -49,20 +50,21 @@ impl IpamView {
                 }
             }
         }
-        let mut unshown = FastMap::with_capacity_and_hasher(listed.len(), Default::default());
+        let mut by_listing = FastMap::with_capacity_and_hasher(listed.len(), Default::default());
         for (at, r) in listed.iter().enumerate() {
             let listing = Listing {
                 is_vpc: r.resource_type == "vpc",
-                id: r.resource_id.clone(),
+                id: &r.resource_id,
                 cidr: r.cidr,
-                region: r.resource_region.clone(),
+                region: r.resource_region.as_deref(),
             };
-            unshown.entry(listing).or_insert(at);
+            by_listing.entry(listing).or_insert(at);
         }
         IpamView {
             vpc_allocations,
             listed,
-            unshown,
+            by_listing,
+            shown: vec![false; listed.len()],
             complete,
         }
     }
@@ -115,24 +117,30 @@ impl IpamView {
     fn show(
         &mut self,
         is_vpc: bool,
-        id: &Text,
+        id: &str,
         cidr: &IpNet,
-        region: &Text,
+        region: &str,
     ) -> Option<IpamObservation> {
-        let listing = |region| Listing {
+        let here = Listing {
             is_vpc,
-            id: id.clone(),
+            id,
             cidr: *cidr,
-            region,
+            region: Some(region),
         };
-        let (here, anywhere) = (listing(Some(region.clone())), listing(None));
-        let first = match (self.unshown.get(&here), self.unshown.get(&anywhere)) {
-            (Some(h), Some(a)) if a < h => anywhere,
-            (Some(_), _) => here,
-            (None, Some(_)) => anywhere,
-            (None, None) => return None,
+        let anywhere = Listing {
+            region: None,
+            ..here
         };
-        let at = self.unshown.remove(&first)?;
+        let unshown = |listing| {
+            let at = *self.by_listing.get(&listing)?;
+            (!self.shown[at]).then_some(at)
+        };
+        // Of a listing here and one in no named region, the one listed first.
+        let at = match (unshown(here), unshown(anywhere)) {
+            (Some(h), Some(a)) => h.min(a),
+            (h, a) => h.or(a)?,
+        };
+        self.shown[at] = true;
         Some(observation(&self.listed[at]))
     }
 }

@@ -49,7 +49,7 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     } = inv;
 
     // Allocations count from every copy of a shared pool; the records from the first.
-    let mut ipam = ipam::IpamView::new(&pools, resource_cidrs, ipam_complete);
+    let mut ipam = ipam::IpamView::new(&pools, &resource_cidrs, ipam_complete);
     let vpcs = shared::first_copies(vpcs, shared::vpc_key);
     let subnets = shared::first_copies(subnets, shared::subnet_key);
     let pools = shared::first_copies(pools, shared::pool_key);
