@@ -93,7 +93,7 @@ pub fn split(parent: &IpNet, used: &[IpNet]) -> Split {
     for (s, e) in ranges {
         let Some(n) = next else { break };
         if s > n {
-            split.free.extend(blocks_of_range(parent, n, s - 1));
+            push_blocks_of_range(parent, n, s - 1, &mut split.free);
         }
         if e >= n {
             split.covered = split
@@ -103,22 +103,23 @@ pub fn split(parent: &IpNet, used: &[IpNet]) -> Split {
         }
     }
     if let Some(n) = next {
-        split.free.extend(blocks_of_range(parent, n, last));
+        push_blocks_of_range(parent, n, last, &mut split.free);
     }
     split
 }
 
-/// The fewest aligned blocks, of `parent`'s family, that make up `[start, end]`.
-fn blocks_of_range(parent: &IpNet, start: u128, end: u128) -> Vec<IpNet> {
+/// Appends the fewest aligned blocks, of `parent`'s family, that make up
+/// `[start, end]`.
+fn push_blocks_of_range(parent: &IpNet, start: u128, end: u128, out: &mut Vec<IpNet>) {
     match parent {
         // The range lies inside an IPv4 parent, so both ends fit 32 bits.
         IpNet::V4(_) => {
             let (s, e) = (Ipv4Addr::from(start as u32), Ipv4Addr::from(end as u32));
-            Ipv4Subnets::new(s, e, 0).map(IpNet::V4).collect()
+            out.extend(Ipv4Subnets::new(s, e, 0).map(IpNet::V4));
         }
         IpNet::V6(_) => {
             let (s, e) = (Ipv6Addr::from(start), Ipv6Addr::from(end));
-            Ipv6Subnets::new(s, e, 0).map(IpNet::V6).collect()
+            out.extend(Ipv6Subnets::new(s, e, 0).map(IpNet::V6));
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod calculator;
 pub mod cidr;
+pub mod fast;
 pub mod inventory;
 pub mod report;
 pub mod text;

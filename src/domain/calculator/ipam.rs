@@ -12,15 +12,14 @@ use ipnet::IpNet;
 /// IPAM samples usage on its own schedule, so small drift is normal.
 pub const DISAGREEMENT_POINTS: f64 = 10.0;
 
-pub struct IpamView<'a> {
+pub struct IpamView {
     /// VPC id -> the CIDRs IPAM allocated to that VPC, with the pool of each.
     vpc_allocations: FastMap<Text, Vec<(IpNet, Text)>>,
-    /// IPAM's resource CIDRs as listed, with its own figures for each.
-    listed: &'a [ResourceCidr],
-    /// Where each listing is in `listed`.
-    by_listing: FastMap<Listing<'a>, usize>,
-    /// Which listings a record shows: each is shown once, on the first it matches.
-    shown: Vec<bool>,
+    /// IPAM's own figures for each resource CIDR, in IPAM's order, until a record
+    /// shows them: each is shown once, on the first record it matches.
+    unshown: Vec<Option<IpamObservation>>,
+    /// Where each listing's figures are in `unshown`.
+    by_listing: FastMap<Listing, usize>,
     /// Every IPAM was read in full: a block without an allocation is then unmanaged,
     /// not unknown.
     complete: bool,
@@ -28,19 +27,19 @@ pub struct IpamView<'a> {
 
 /// What names a resource CIDR in IPAM's list. A listing alike in all of these to an
 /// earlier one adds nothing.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-struct Listing<'a> {
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Listing {
     is_vpc: bool,
-    id: &'a str,
+    id: Text,
     cidr: IpNet,
     /// The resource's region when IPAM names it: the same id and CIDR in another
     /// region is another resource. Without one, it matches the id and CIDR anywhere.
-    region: Option<&'a str>,
+    region: Option<Text>,
 }
 
-impl<'a> IpamView<'a> {
+impl IpamView {
     /// `pools` with every copy of a shared pool, so no allocation is missed.
-    pub fn new(pools: &[IpamPool], listed: &'a [ResourceCidr], complete: bool) -> IpamView<'a> {
+    pub fn new(pools: &[IpamPool], listed: Vec<ResourceCidr>, complete: bool) -> IpamView {
         let mut vpc_allocations: FastMap<Text, Vec<(IpNet, Text)>> = FastMap::default();
         for pool in pools {
             for a in pool.allocations.iter().filter(|a| a.resource_type == "vpc") {
@@ -51,20 +50,28 @@ impl<'a> IpamView<'a> {
             }
         }
         let mut by_listing = FastMap::with_capacity_and_hasher(listed.len(), Default::default());
-        for (at, r) in listed.iter().enumerate() {
+        let mut unshown = Vec::with_capacity(listed.len());
+        for r in listed {
             let listing = Listing {
                 is_vpc: r.resource_type == "vpc",
-                id: &r.resource_id,
+                id: r.resource_id,
                 cidr: r.cidr,
-                region: r.resource_region.as_deref(),
+                region: r.resource_region,
             };
-            by_listing.entry(listing).or_insert(at);
+            by_listing.entry(listing).or_insert(unshown.len());
+            unshown.push(Some(IpamObservation {
+                ipam_pool_id: r.pool_id,
+                ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
+                compliance_status: r.compliance_status,
+                overlap_status: r.overlap_status,
+                management_state: r.management_state,
+                disagrees: false,
+            }));
         }
         IpamView {
             vpc_allocations,
-            listed,
+            unshown,
             by_listing,
-            shown: vec![false; listed.len()],
             complete,
         }
     }
@@ -117,42 +124,30 @@ impl<'a> IpamView<'a> {
     fn show(
         &mut self,
         is_vpc: bool,
-        id: &str,
+        id: &Text,
         cidr: &IpNet,
-        region: &str,
+        region: &Text,
     ) -> Option<IpamObservation> {
         let here = Listing {
             is_vpc,
-            id,
+            id: id.clone(),
             cidr: *cidr,
-            region: Some(region),
+            region: Some(region.clone()),
         };
         let anywhere = Listing {
             region: None,
-            ..here
+            ..here.clone()
         };
         let unshown = |listing| {
             let at = *self.by_listing.get(&listing)?;
-            (!self.shown[at]).then_some(at)
+            self.unshown[at].is_some().then_some(at)
         };
         // Of a listing here and one in no named region, the one listed first.
         let at = match (unshown(here), unshown(anywhere)) {
             (Some(h), Some(a)) => h.min(a),
             (h, a) => h.or(a)?,
         };
-        self.shown[at] = true;
-        Some(observation(&self.listed[at]))
-    }
-}
-
-fn observation(r: &ResourceCidr) -> IpamObservation {
-    IpamObservation {
-        ipam_pool_id: r.pool_id.clone(),
-        ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
-        compliance_status: r.compliance_status.clone(),
-        overlap_status: r.overlap_status.clone(),
-        management_state: r.management_state.clone(),
-        disagrees: false,
+        self.unshown[at].take()
     }
 }
 

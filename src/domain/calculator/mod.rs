@@ -8,7 +8,8 @@
 //! 3. each kind of record is measured and its thresholds applied ([`subnet`],
 //!    [`vpc`], [`pool`]);
 //! 4. VPC CIDRs that share addresses are grouped ([`overlaps`]);
-//! 5. the records are sorted worst first ([`order`]) and counted ([`summarize`]).
+//! 5. the records are sorted worst first ([`order`], run by its fast twin in
+//!    [`crate::domain::fast`]) and counted ([`summarize`]).
 
 mod allocation;
 mod ipam;
@@ -19,6 +20,7 @@ mod shared;
 mod subnet;
 mod vpc;
 
+use crate::domain::fast;
 use crate::domain::inventory::{Inventory, Subnet, Tags, Vpc};
 pub use crate::domain::report::Calculated;
 use crate::domain::report::{
@@ -29,7 +31,7 @@ use rustc_hash::FxBuildHasher;
 use std::collections::{HashMap, HashSet};
 
 pub use ipam::DISAGREEMENT_POINTS;
-pub use order::worst_first;
+pub use order::{sort_worst_first, worst_first};
 pub use overlaps::find_overlaps;
 pub use subnet::{usable_addresses, AWS_RESERVED_PER_SUBNET};
 
@@ -49,7 +51,7 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     } = inv;
 
     // Allocations count from every copy of a shared pool; the records from the first.
-    let mut ipam = ipam::IpamView::new(&pools, &resource_cidrs, ipam_complete);
+    let mut ipam = ipam::IpamView::new(&pools, resource_cidrs, ipam_complete);
     let vpcs = shared::first_copies(vpcs, shared::vpc_key);
     let subnets = shared::first_copies(subnets, shared::subnet_key);
     let pools = shared::first_copies(pools, shared::pool_key);
@@ -73,7 +75,7 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     }
 
     let overlaps = find_overlaps(&vpcs);
-    order::sort_worst_first(&mut resources);
+    fast::report_order::sort_worst_first(&mut resources);
     let summary = summarize(&resources, &overlaps);
     Calculated {
         resources,

@@ -120,7 +120,8 @@ pub fn subnet_record(
         warnings.push(disagreement_warning(None, o, utilization));
     }
 
-    let mut cidrs: Vec<IpNet> = s.ipv4_cidr.into_iter().collect();
+    let mut cidrs = Vec::with_capacity(1 + s.ipv6_cidrs.len());
+    cidrs.extend(s.ipv4_cidr);
     cidrs.extend(&s.ipv6_cidrs);
     ResourceRecord {
         resource_type: ResourceType::Subnet,
