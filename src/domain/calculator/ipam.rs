@@ -76,19 +76,22 @@ impl IpamView {
         }
     }
 
-    /// A VPC's CIDR block is managed when an IPAM allocation to that VPC covers it;
-    /// the pool of that allocation comes along. Without one the block is unmanaged, or
-    /// unknown (`None`) when some IPAM could not be read in full.
-    pub fn managed(&self, vpc_id: &str, block: &IpNet) -> (Option<bool>, Option<Text>) {
-        let allocation = self
-            .vpc_allocations
-            .get(vpc_id)
-            .and_then(|allocations| allocations.iter().find(|(c, _)| cidr::contains(c, block)));
-        match allocation {
-            Some((_, pool_id)) => (Some(true), Some(pool_id.clone())),
-            None if self.complete => (Some(false), None),
-            None => (None, None),
+    /// A VPC's CIDR block is managed when an IPAM allocation to that VPC covers it.
+    /// Without one the block is unmanaged, or unknown (`None`) when some IPAM could
+    /// not be read in full.
+    pub fn managed(&self, vpc_id: &str, block: &IpNet) -> Option<bool> {
+        match self.managing_pool(vpc_id, block) {
+            Some(_) => Some(true),
+            None if self.complete => Some(false),
+            None => None,
         }
+    }
+
+    /// The pool of the allocation to `vpc_id` that covers `block`.
+    pub fn managing_pool(&self, vpc_id: &str, block: &IpNet) -> Option<&Text> {
+        let allocations = self.vpc_allocations.get(vpc_id)?;
+        let (_, pool_id) = allocations.iter().find(|(c, _)| cidr::contains(c, block))?;
+        Some(pool_id)
     }
 
     /// A subnet is managed as the VPC block that holds its IPv4 CIDR is; unknown
@@ -96,7 +99,7 @@ impl IpamView {
     pub fn subnet_managed(&self, subnet: &Subnet, vpc: Option<&Vpc>) -> Option<bool> {
         let (net, vpc) = (subnet.ipv4_cidr?, vpc?);
         let block = vpc.ipv4_blocks.iter().find(|b| cidr::contains(b, &net))?;
-        self.managed(&vpc.id, block).0
+        self.managed(&vpc.id, block)
     }
 
     /// IPAM's figures for one of a VPC's blocks, compared with our `allocation_percent`.

@@ -53,7 +53,8 @@ pub fn vpc_record(
     }
 
     for b in &mut blocks {
-        (b.managed, b.ipam_pool_id) = ipam.managed(&vpc.id, &b.cidr);
+        b.managed = ipam.managed(&vpc.id, &b.cidr);
+        b.ipam_pool_id = ipam.managing_pool(&vpc.id, &b.cidr).cloned();
         b.ipam_observed = ipam.vpc_block_observation(vpc, &b.cidr, b.allocation_percent);
         if let Some(seen) = b.ipam_observed.as_ref().filter(|o| o.disagrees) {
             let ours = Some(b.allocation_percent);
