@@ -17,10 +17,16 @@ impl std::fmt::Display for Scope {
     }
 }
 
-/// A resource's tags, in the order AWS listed them. The sources keep only the tags this
-/// tool reads (`Name` and its own `ipam-monitor:*` keys), so a list is all it takes.
+/// A resource's tags. The sources keep only the tags this tool reads: `Name`, which
+/// nearly every resource has, and this tool's own `ipam-monitor:*` keys, which few do.
+/// `Name` is held on its own so that the common resource needs no list at all (at
+/// organization scale a list per resource was a fifth of the inventory).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tags(Vec<(Text, Text)>);
+pub struct Tags {
+    name: Option<Text>,
+    /// Every other tag, in the order AWS listed them.
+    others: Vec<(Text, Text)>,
+}
 
 impl Tags {
     pub fn new() -> Tags {
@@ -28,7 +34,10 @@ impl Tags {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
+        if key == NAME_TAG {
+            return self.name.as_deref();
+        }
+        self.others
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
@@ -36,33 +45,37 @@ impl Tags {
 
     /// Sets `key`; a key given twice keeps the last value, as a map would.
     pub fn insert(&mut self, key: Text, value: Text) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
+        if key == NAME_TAG {
+            self.name = Some(value);
+            return;
+        }
+        match self.others.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => *v = value,
-            None => self.0.push((key, value)),
+            None => self.others.push((key, value)),
         }
     }
 
     /// Whether any key starts with `prefix` (this tool's own tags share one).
     pub fn any_with_prefix(&self, prefix: &str) -> bool {
-        self.0.iter().any(|(k, _)| k.starts_with(prefix))
+        let name = self.name.is_some() && NAME_TAG.starts_with(prefix);
+        name || self.others.iter().any(|(k, _)| k.starts_with(prefix))
     }
 
     /// Removes `key` and hands its value over.
     pub fn remove(&mut self, key: &str) -> Option<Text> {
-        let at = self.0.iter().position(|(k, _)| *k == key)?;
-        Some(self.0.remove(at).1)
+        if key == NAME_TAG {
+            return self.name.take();
+        }
+        let at = self.others.iter().position(|(k, _)| *k == key)?;
+        Some(self.others.remove(at).1)
     }
 
     pub fn len(&self) -> usize {
-        self.0.len()
+        usize::from(self.name.is_some()) + self.others.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.len() == 0
     }
 }
 
