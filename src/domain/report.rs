@@ -276,8 +276,9 @@ pub enum KindDetails {
         address_usage: AddressUsage,
     },
     IpamPool {
-        /// Where the pool sits in IPAM.
-        pool: PoolDetails,
+        /// Where the pool sits in IPAM. Boxed: pools are few, and the largest variant
+        /// sets the size of every record.
+        pool: Box<PoolDetails>,
     },
 }
 

@@ -18,7 +18,7 @@ pub struct IpamView {
     /// IPAM's own figures for each resource CIDR, in IPAM's order, until a record
     /// shows them: each is shown once, on the first record it matches.
     unshown: Vec<Option<IpamObservation>>,
-    /// Where each listing's figures are in `unshown`.
+    /// Where each listing is in `unshown` (the first, when IPAM lists one twice).
     by_listing: FastMap<Listing, usize>,
     /// Every IPAM was read in full: a block without an allocation is then unmanaged,
     /// not unknown.
@@ -50,24 +50,13 @@ impl IpamView {
             }
         }
         let mut by_listing = FastMap::with_capacity_and_hasher(listed.len(), Default::default());
-        let mut unshown = Vec::with_capacity(listed.len());
-        for r in listed {
-            let listing = Listing {
-                is_vpc: r.resource_type == "vpc",
-                id: r.resource_id,
-                cidr: r.cidr,
-                region: r.resource_region,
-            };
-            by_listing.entry(listing).or_insert(unshown.len());
-            unshown.push(Some(IpamObservation {
-                ipam_pool_id: r.pool_id,
-                ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
-                compliance_status: r.compliance_status,
-                overlap_status: r.overlap_status,
-                management_state: r.management_state,
-                disagrees: false,
-            }));
+        for (at, r) in listed.iter().enumerate() {
+            by_listing.entry(Listing::of(r)).or_insert(at);
         }
+        // Collected over `listed`'s own allocation, then shrunk to the smaller items:
+        // no second allocation of 100k observations.
+        let mut unshown: Vec<_> = listed.into_iter().map(|r| Some(observation(r))).collect();
+        unshown.shrink_to_fit();
         IpamView {
             vpc_allocations,
             unshown,
@@ -80,7 +69,12 @@ impl IpamView {
     /// Without one the block is unmanaged, or unknown (`None`) when some IPAM could
     /// not be read in full.
     pub fn managed(&self, vpc_id: &str, block: &IpNet) -> Option<bool> {
-        match self.managing_pool(vpc_id, block) {
+        self.managed_by(self.managing_pool(vpc_id, block))
+    }
+
+    /// [`IpamView::managed`] from the block's managing pool, already looked up.
+    pub fn managed_by(&self, pool: Option<&Text>) -> Option<bool> {
+        match pool {
             Some(_) => Some(true),
             None if self.complete => Some(false),
             None => None,
@@ -151,6 +145,29 @@ impl IpamView {
             (h, a) => h.or(a)?,
         };
         self.unshown[at].take()
+    }
+}
+
+impl Listing {
+    fn of(r: &ResourceCidr) -> Listing {
+        Listing {
+            is_vpc: r.resource_type == "vpc",
+            id: r.resource_id.clone(),
+            cidr: r.cidr,
+            region: r.resource_region.clone(),
+        }
+    }
+}
+
+/// IPAM's figures for a resource CIDR, before they are compared with ours.
+fn observation(r: ResourceCidr) -> IpamObservation {
+    IpamObservation {
+        ipam_pool_id: r.pool_id,
+        ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
+        compliance_status: r.compliance_status,
+        overlap_status: r.overlap_status,
+        management_state: r.management_state,
+        disagrees: false,
     }
 }
 

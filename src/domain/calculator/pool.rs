@@ -61,7 +61,7 @@ pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
         free_blocks,
         cidr_blocks: blocks,
         kind: KindDetails::IpamPool {
-            pool: PoolDetails {
+            pool: Box::new(PoolDetails {
                 ipam_id: pool.ipam_id.clone(),
                 scope_id: pool.scope_id.clone(),
                 scope_type: pool.scope_type.clone(),
@@ -69,7 +69,7 @@ pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
                 locale: pool.locale.clone(),
                 depth: pool.depth,
                 allocations: pool.allocations.len(),
-            },
+            }),
         },
         warnings,
     }

@@ -30,7 +30,7 @@ pub fn vpc_record(
         .iter()
         .flat_map(|s| s.ipv6_cidrs.iter().copied())
         .collect();
-    let mut blocks = Vec::new();
+    let mut blocks = Vec::with_capacity(vpc.ipv4_blocks.len() + vpc.ipv6_blocks.len());
     let mut free_blocks = Vec::new();
     let (mut total, mut allocated) = (0u128, 0u128);
     for block in &vpc.ipv4_blocks {
@@ -53,8 +53,9 @@ pub fn vpc_record(
     }
 
     for b in &mut blocks {
-        b.managed = ipam.managed(&vpc.id, &b.cidr);
-        b.ipam_pool_id = ipam.managing_pool(&vpc.id, &b.cidr).cloned();
+        let pool = ipam.managing_pool(&vpc.id, &b.cidr);
+        b.managed = ipam.managed_by(pool);
+        b.ipam_pool_id = pool.cloned();
         b.ipam_observed = ipam.vpc_block_observation(vpc, &b.cidr, b.allocation_percent);
         if let Some(seen) = b.ipam_observed.as_ref().filter(|o| o.disagrees) {
             let ours = Some(b.allocation_percent);
