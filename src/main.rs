@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     // A bad setting fails the cold start with a message naming the variable.
     let config =
         Config::from_env().inspect_err(|e| tracing::error!(error = %e, "bad configuration"))?;
-    let sdk = ipam_monitor::aws::setup::sdk_config().await;
+    let sdk = ipam_monitor::aws::setup::sdk_config(config.retry).await;
     let app = App {
         source: Ec2Source::new(&sdk, config.member_role_name.clone()),
         sinks: sinks_from_config(&config, &sdk),

@@ -2,6 +2,7 @@
 
 use ipam_monitor::app::config::{AccountSelection, Config, MetricsMode, RegionSelection};
 use ipam_monitor::app::event::{parse_event, Trigger};
+use ipam_monitor::aws::setup::{RetryMode, RetrySettings};
 use ipam_monitor::domain::thresholds::ThresholdSource;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -114,6 +115,32 @@ fn bad_settings_name_variable_value_and_what_is_allowed() {
             &["REGIONS", "\"mars-1\"", "region names"],
         ),
         (&[("REGIONS", "")], &["REGIONS", "AWS_REGION"]),
+        (&[region, ("REGIONS", " , ")], &["REGIONS", "region names"]),
+        (
+            &[region, ("REGIONS", "us-east-001")],
+            &["REGIONS", "\"us-east-001\""],
+        ),
+        (
+            &[region, ("REGIONS", "us-east-+1")],
+            &["REGIONS", "\"us-east-+1\""],
+        ),
+        (&[region, ("REGIONS", "us-1")], &["REGIONS", "\"us-1\""]),
+        (
+            &[region, ("REGIONS", "US-EAST-1")],
+            &["REGIONS", "\"US-EAST-1\""],
+        ),
+        (
+            &[region, ("AWS_MAX_ATTEMPTS", "0")],
+            &["AWS_MAX_ATTEMPTS", "\"0\"", "from 1 to 20"],
+        ),
+        (
+            &[region, ("AWS_MAX_ATTEMPTS", "abc")],
+            &["AWS_MAX_ATTEMPTS", "\"abc\"", "whole number"],
+        ),
+        (
+            &[region, ("AWS_RETRY_MODE", "foo")],
+            &["AWS_RETRY_MODE", "\"foo\"", "standard or adaptive"],
+        ),
         (
             &[region, ("METRIC_NAMESPACE", "AWS/EC2")],
             &["METRIC_NAMESPACE", "\"AWS/EC2\"", "not starting with AWS/"],
@@ -178,6 +205,65 @@ fn bad_settings_name_variable_value_and_what_is_allowed() {
             );
         }
     }
+}
+
+#[test]
+fn region_lists_are_capped_and_deduplicated() {
+    let region = ("AWS_REGION", "us-east-1");
+    let c = config(&[
+        region,
+        ("REGIONS", "eu-west-1, us-east-1,eu-west-1,us-gov-west-1"),
+    ])
+    .unwrap();
+    let expected = ["eu-west-1", "us-east-1", "us-gov-west-1"].map(String::from);
+    assert_eq!(c.regions, RegionSelection::List(expected.to_vec()));
+
+    // 60,000 names are refused by their count, before any is checked, and the error
+    // does not repeat the whole list.
+    let many = vec!["us-east-1"; 60_000].join(",");
+    let err = config(&[region, ("REGIONS", &many)]).unwrap_err();
+    assert!(
+        err.contains("60000 region names") && err.contains("at most 64"),
+        "{err}"
+    );
+    let event = json!({ "regions": vec!["us-east-1"; 60_000] });
+    let err = parse_event(&event).unwrap_err().to_string();
+    assert!(err.contains("at most 64"), "{err}");
+    assert!(
+        err.len() < 2_000,
+        "the error repeats the list: {} bytes",
+        err.len()
+    );
+
+    // One runaway value is cut in the error.
+    let long = "x".repeat(100_000);
+    let err = config(&[region, ("REGIONS", &long)]).unwrap_err();
+    assert!(
+        err.contains("100000 bytes in all") && err.len() < 1_000,
+        "{err}"
+    );
+}
+
+#[test]
+fn sdk_retry_settings_default_to_adaptive_and_empty_means_unset() {
+    let region = ("AWS_REGION", "us-east-1");
+    let defaults = RetrySettings {
+        mode: RetryMode::Adaptive,
+        max_attempts: 5,
+    };
+    assert_eq!(config(&[region]).unwrap().retry, defaults);
+    let empty = [region, ("AWS_RETRY_MODE", ""), ("AWS_MAX_ATTEMPTS", " ")];
+    assert_eq!(config(&empty).unwrap().retry, defaults);
+    let set = [
+        region,
+        ("AWS_RETRY_MODE", "Standard"),
+        ("AWS_MAX_ATTEMPTS", "3"),
+    ];
+    let expected = RetrySettings {
+        mode: RetryMode::Standard,
+        max_attempts: 3,
+    };
+    assert_eq!(config(&set).unwrap().retry, expected);
 }
 
 #[test]
@@ -262,6 +348,19 @@ fn bad_events_name_field_and_value() {
             &["\"regions\"", "7", "list of region names"],
         ),
         (json!({"regions": "moon-1"}), &["\"regions\"", "moon-1"]),
+        // An empty list is not "the function's own region": leaving it out is.
+        (
+            json!({"regions": []}),
+            &["\"regions\"", "[]", "list of region names"],
+        ),
+        (
+            json!({"regions": ""}),
+            &["\"regions\"", "\"\"", "list of region names"],
+        ),
+        (
+            json!({"regions": ["us-east-1", "us-east-001"]}),
+            &["\"regions\"", "us-east-001"],
+        ),
         (
             json!({"dry_run": "yes"}),
             &["\"dry_run\"", "\"yes\"", "true or false"],

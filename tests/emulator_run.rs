@@ -196,6 +196,10 @@ fn local_runner_prints_table_and_json() {
         .envs(emu.env())
         .env("REGIONS", "us-east-1,eu-west-1")
         .env("RUST_LOG", "warn")
+        // Empty means unset (SAM passes unset parameters as ""); aws-config panicked
+        // on these when it read them itself.
+        .env("AWS_RETRY_MODE", "")
+        .env("AWS_MAX_ATTEMPTS", "")
         .output()
         .expect("run ipam-monitor-local");
     assert!(
@@ -225,15 +229,25 @@ fn local_runner_prints_table_and_json() {
 
 #[test]
 fn local_runner_rejects_bad_configuration_without_calling_aws() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipam-monitor-local"))
-        .env("AWS_REGION", "us-east-1")
-        .env("CRITICAL_THRESHOLD_PERCENT", "150")
-        .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9") // nothing listens: must not be reached
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(78));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("CRITICAL_THRESHOLD_PERCENT=\"150\""), "{err}");
+    let cases = [
+        ("CRITICAL_THRESHOLD_PERCENT", "150"),
+        // The SDK's own settings, which aws-config would otherwise panic on.
+        ("AWS_MAX_ATTEMPTS", "0"),
+        ("AWS_MAX_ATTEMPTS", "abc"),
+        ("AWS_RETRY_MODE", "foo"),
+    ];
+    for (variable, value) in cases {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipam-monitor-local"))
+            .env("AWS_REGION", "us-east-1")
+            .env(variable, value)
+            .env("AWS_ENDPOINT_URL", "http://127.0.0.1:9") // nothing listens: must not be reached
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(78), "{variable}={value}: {err}");
+        assert!(err.contains(&format!("{variable}=\"{value}\"")), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+    }
 }
 
 fn pool<'a>(r: &'a Report, name: &str) -> &'a ResourceRecord {

@@ -1,6 +1,8 @@
 //! Configuration from environment variables, read and validated once at cold start.
 
+use crate::aws::setup::{RetryMode, RetrySettings};
 use crate::domain::thresholds::{Level, ThresholdError, Thresholds};
+use std::collections::HashSet;
 use std::fmt;
 
 pub const ENV_WARNING: &str = "WARNING_THRESHOLD_PERCENT";
@@ -14,11 +16,19 @@ pub const ENV_DOWNSTREAM: &str = "DOWNSTREAM_FUNCTIONS";
 pub const ENV_CONCURRENCY: &str = "MAX_CONCURRENCY";
 pub const ENV_ACCOUNTS: &str = "ACCOUNTS";
 pub const ENV_MEMBER_ROLE: &str = "MEMBER_ROLE_NAME";
+/// The SDK's own retry settings; checked here because aws-config panics on a bad value.
+pub const ENV_RETRY_MODE: &str = "AWS_RETRY_MODE";
+pub const ENV_MAX_ATTEMPTS: &str = "AWS_MAX_ATTEMPTS";
 /// Set by Lambda (and by the local runner) to the function's own region.
 pub const ENV_AWS_REGION: &str = "AWS_REGION";
 
 pub const DEFAULT_NAMESPACE: &str = "IpamMonitor";
 pub const DEFAULT_CONCURRENCY: usize = 8;
+/// More attempts than this cannot finish inside the run's deadline with backoff.
+pub const MAX_ATTEMPTS_ALLOWED: u32 = 20;
+/// AWS has fewer than 40 regions; a longer list is a mistake, rejected before any
+/// name is checked.
+pub const MAX_REGIONS: usize = 64;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegionSelection {
@@ -63,6 +73,8 @@ pub struct Config {
     pub accounts: AccountSelection,
     /// Role assumed in every other account (`arn:<partition>:iam::<account>:role/<name>`).
     pub member_role_name: Option<String>,
+    /// The SDK's retries (`AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS`).
+    pub retry: RetrySettings,
 }
 
 impl Default for Config {
@@ -78,6 +90,7 @@ impl Default for Config {
             max_concurrency: DEFAULT_CONCURRENCY,
             accounts: AccountSelection::Own,
             member_role_name: None,
+            retry: RetrySettings::default(),
         }
     }
 }
@@ -100,10 +113,23 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// Values longer than this are cut in errors, so a runaway setting or event field
+/// cannot flood a log.
+const SHOWN_VALUE_CHARS: usize = 200;
+
+/// `value` as an error shows it: cut after [`SHOWN_VALUE_CHARS`], saying how long it was.
+pub(crate) fn shown_value(value: &str) -> String {
+    let mut shown: String = value.chars().take(SHOWN_VALUE_CHARS).collect();
+    if shown.len() < value.len() {
+        shown.push_str(&format!("... ({} bytes in all)", value.len()));
+    }
+    shown
+}
+
 fn bad(variable: &str, value: &str, allowed: impl Into<String>) -> ConfigError {
     ConfigError {
         variable: variable.to_string(),
-        value: value.to_string(),
+        value: shown_value(value),
         allowed: allowed.into(),
     }
 }
@@ -198,6 +224,22 @@ impl Config {
                 _ => return Err(bad(ENV_CONCURRENCY, &v, "a whole number from 1 to 64")),
             };
         }
+        if let Some(v) = get(ENV_RETRY_MODE) {
+            c.retry.mode = match v.to_ascii_lowercase().as_str() {
+                "standard" => RetryMode::Standard,
+                "adaptive" => RetryMode::Adaptive,
+                _ => return Err(bad(ENV_RETRY_MODE, &v, "standard or adaptive")),
+            };
+        }
+        if let Some(v) = get(ENV_MAX_ATTEMPTS) {
+            c.retry.max_attempts = match v.parse::<u32>() {
+                Ok(n @ 1..=MAX_ATTEMPTS_ALLOWED) => n,
+                _ => {
+                    let allowed = format!("a whole number from 1 to {MAX_ATTEMPTS_ALLOWED}");
+                    return Err(bad(ENV_MAX_ATTEMPTS, &v, allowed));
+                }
+            };
+        }
         if let Some(v) = get(ENV_MEMBER_ROLE) {
             c.member_role_name = Some(check_role_name(&v)?);
         }
@@ -258,6 +300,8 @@ fn check_role_name(v: &str) -> Result<String, ConfigError> {
     }
 }
 
+const REGIONS_ALLOWED: &str =
+    "\"all\", or a comma-separated list of region names such as us-east-1,eu-west-1";
 const PERCENT_ALLOWED: &str = "a percentage above 0 and at most 100, e.g. 80 or 92.5";
 
 /// A threshold variable's number, `%` allowed; its range is checked with the other
@@ -273,43 +317,53 @@ pub fn parse_regions(variable: &str, value: &str) -> Result<RegionSelection, Con
     if value.trim().eq_ignore_ascii_case("all") {
         return Ok(RegionSelection::All);
     }
+    let names: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .collect();
+    // An empty list is a mistake, not a request for the function's own region: that
+    // is what leaving the setting out means.
+    if names.is_empty() {
+        return Err(bad(variable, value, REGIONS_ALLOWED));
+    }
+    if names.len() > MAX_REGIONS {
+        return Err(bad(
+            variable,
+            &format!("{} region names", names.len()),
+            format!("at most {MAX_REGIONS} region names"),
+        ));
+    }
+    let mut seen = HashSet::new();
     let mut regions = Vec::new();
-    for r in value.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+    for r in names {
         let r = check_region(variable, r)?;
-        if !regions.contains(&r) {
+        if seen.insert(r.clone()) {
             regions.push(r);
         }
-    }
-    if regions.is_empty() {
-        return Ok(RegionSelection::Own);
     }
     Ok(RegionSelection::List(regions))
 }
 
-/// Region names look like `us-east-1`, `eu-central-2`, `us-gov-west-1`, `cn-north-1`.
+/// Region names as AWS forms them: a two-letter area, one or more lowercase words, and
+/// a number without sign or leading zero: `us-east-1`, `us-gov-west-1`, `cn-north-1`.
 pub fn is_region_name(r: &str) -> bool {
     let parts: Vec<&str> = r.split('-').collect();
-    parts.len() >= 3
-        && parts[0].len() == 2
-        && parts[0].bytes().all(|b| b.is_ascii_lowercase())
-        && parts[1..parts.len() - 1]
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()))
-        && parts[parts.len() - 1]
-            .parse::<u8>()
-            .map(|n| n > 0)
-            .unwrap_or(false)
+    let [area, words @ .., number] = parts.as_slice() else {
+        return false;
+    };
+    let word = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase());
+    let number_ok = (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+        && !number.starts_with('0');
+    area.len() == 2 && word(area) && !words.is_empty() && words.iter().all(|w| word(w)) && number_ok
 }
 
 fn check_region(variable: &str, r: &str) -> Result<String, ConfigError> {
     if is_region_name(r) {
         Ok(r.to_string())
     } else {
-        Err(bad(
-            variable,
-            r,
-            "\"all\", or a comma-separated list of region names such as us-east-1,eu-west-1",
-        ))
+        Err(bad(variable, r, REGIONS_ALLOWED))
     }
 }
 

@@ -61,7 +61,7 @@ impl fmt::Display for EventError {
 fn err(field: &str, value: impl fmt::Display, problem: impl Into<String>) -> EventError {
     EventError {
         field: field.to_string(),
-        value: value.to_string(),
+        value: config::shown_value(&value.to_string()),
         problem: problem.into(),
     }
 }

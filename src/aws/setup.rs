@@ -10,7 +10,32 @@ use std::time::Duration;
 /// of 100 refilled at 20/s); adaptive retries also slow the client down when throttled.
 pub const MAX_ATTEMPTS: u32 = 5;
 
-pub async fn sdk_config() -> aws_config::SdkConfig {
+/// How the SDK retries a failed call: `AWS_RETRY_MODE` and `AWS_MAX_ATTEMPTS`, checked
+/// by the configuration, or this tool's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetrySettings {
+    pub mode: RetryMode,
+    /// Attempts per call, first included.
+    pub max_attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryMode {
+    Standard,
+    /// Standard retries, plus a client-side rate limit that slows down when throttled.
+    Adaptive,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        RetrySettings {
+            mode: RetryMode::Adaptive,
+            max_attempts: MAX_ATTEMPTS,
+        }
+    }
+}
+
+pub async fn sdk_config(retry: RetrySettings) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
         TimeoutConfig::builder()
             .connect_timeout(Duration::from_secs(5))
@@ -18,11 +43,12 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
             .operation_timeout(Duration::from_secs(120))
             .build(),
     );
-    // AWS_RETRY_MODE / AWS_MAX_ATTEMPTS, when set, win over these defaults.
-    if std::env::var_os("AWS_RETRY_MODE").is_none()
-        && std::env::var_os("AWS_MAX_ATTEMPTS").is_none()
-    {
-        loader = loader.retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS));
-    }
+    // Always given: left to itself, aws-config reads AWS_RETRY_MODE and AWS_MAX_ATTEMPTS
+    // and panics on a malformed or empty value. The configuration has checked them.
+    let retry_config = match retry.mode {
+        RetryMode::Standard => RetryConfig::standard(),
+        RetryMode::Adaptive => RetryConfig::adaptive(),
+    };
+    loader = loader.retry_config(retry_config.with_max_attempts(retry.max_attempts));
     loader.load().await
 }

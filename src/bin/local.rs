@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
             }
         },
     };
-    let sdk = ipam_monitor::aws::setup::sdk_config().await;
+    let sdk = ipam_monitor::aws::setup::sdk_config(config.retry).await;
     let app = App {
         source: Ec2Source::new(&sdk, config.member_role_name.clone()),
         sinks: sinks_from_config(&config, &sdk),
