@@ -1135,3 +1135,20 @@ fn ipam_entries_follow_region_and_the_first_of_two_alike_wins() {
         (Some("first"), Some(10.0))
     );
 }
+
+#[test]
+fn sums_of_hostile_blocks_saturate_instead_of_overflowing() {
+    // The sources refuse an IPv6 CIDR in an IPv4 field; the calculator still must not
+    // overflow (a panic in debug builds, a wrapped figure in release) if one gets in.
+    let inv = Inventory {
+        vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["::/0", "::/0"], &[])],
+        subnets: vec![subnet("s-a", "vpc-1", "::/0", Some(10))],
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    let v = find(&rs, "vpc-1");
+    assert_eq!(v.total, u128::MAX);
+    assert!(v.used <= v.total && v.free == v.total - v.used, "{v:?}");
+    let usage = v.address_usage().unwrap();
+    assert!(usage.used <= usage.usable, "{usage:?}");
+}

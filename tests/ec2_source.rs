@@ -1179,3 +1179,68 @@ async fn a_throttled_account_does_not_use_up_the_retries_of_another_in_its_regio
     assert_eq!(ids_vpcs(&inv), ["vpc-0a00000000000001a"]);
     assert_eq!(vpcs.num_calls(), 3);
 }
+
+#[tokio::test]
+async fn cidrs_of_the_wrong_family_are_warnings_and_unknown_association_states_are_kept() {
+    // An IPv6 CIDR where AWS documents IPv4 (and the reverse): refused, named, and
+    // nothing of it reaches the IPv4 sums.
+    let mixed = vpc_shape("vpc-0f0f0f0f0f0f0f0f1", "10.0.0.0/16")
+        .cidr_block_association_set(v4_assoc(2, "::/0", ec2::VpcCidrBlockStateCode::Associated))
+        .ipv6_cidr_block_association_set(v6_assoc(
+            1,
+            "10.1.0.0/16",
+            ec2::VpcCidrBlockStateCode::Associated,
+        ))
+        .build();
+    // A state a newer EC2 may send: the block still counts, with a warning.
+    let future = vpc_shape("vpc-0f0f0f0f0f0f0f0f2", "10.2.0.0/16")
+        .cidr_block_association_set(v4_assoc(
+            2,
+            "10.3.0.0/16",
+            ec2::VpcCidrBlockStateCode::from("resizing"),
+        ))
+        .build();
+    let v6_in_v4 = subnet(
+        "subnet-0f0f0f0f0f0f0f0f1",
+        "vpc-0f0f0f0f0f0f0f0f1",
+        "2600:1f18::/64",
+        "eu-west-1a",
+        100,
+    );
+    let vpcs = single_vpc_page(vec![mixed, future]);
+    let subnets = single_subnet_page(vec![v6_in_v4]);
+    let client = mocked(RuleMode::MatchAny, &[&vpcs, &subnets]);
+    let inv = scan_region(&client, &scope())
+        .await
+        .expect("warnings, not errors");
+
+    let mixed = vpc_by_id(&inv, "vpc-0f0f0f0f0f0f0f0f1");
+    assert_eq!(mixed.ipv4_blocks, vec![net("10.0.0.0/16")]);
+    assert!(mixed.ipv6_blocks.is_empty());
+    let w = &mixed.warnings;
+    assert!(
+        w.iter().any(|w| w.contains("::/0 is not an IPv4 CIDR")),
+        "{w:?}"
+    );
+    assert!(
+        w.iter()
+            .any(|w| w.contains("10.1.0.0/16 is not an IPv6 CIDR")),
+        "{w:?}"
+    );
+
+    let future = vpc_by_id(&inv, "vpc-0f0f0f0f0f0f0f0f2");
+    assert_eq!(
+        future.ipv4_blocks,
+        vec![net("10.2.0.0/16"), net("10.3.0.0/16")]
+    );
+    let w = &future.warnings;
+    assert!(w.len() == 1 && w[0].contains("\"resizing\""), "{w:?}");
+
+    let s = subnet_by_id(&inv, "subnet-0f0f0f0f0f0f0f0f1");
+    assert_eq!(s.ipv4_cidr, None);
+    assert!(
+        s.warnings[0].contains("2600:1f18::/64 is not an IPv4 CIDR"),
+        "{:?}",
+        s.warnings
+    );
+}

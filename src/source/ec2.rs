@@ -2,12 +2,12 @@
 //! into [`crate::domain::inventory`] types.
 
 use super::accounts::AccountAccess;
-use super::map::{push_cidr, sdk_error, tags};
+use super::map::{association_counts, push_cidr, sdk_error, tags};
 use super::NetworkSource;
+use crate::domain::cidr::Family;
 use crate::domain::inventory::{IpamInventory, ScanError, Scope, ScopeInventory, Subnet, Vpc};
 use aws_sdk_ec2::config::retry::RetryPartition;
 use aws_sdk_ec2::config::Credentials;
-use aws_sdk_ec2::types::{SubnetCidrBlockStateCode, VpcCidrBlockStateCode};
 use aws_sdk_ec2::Client;
 
 /// The largest page DescribeVpcs and DescribeSubnets accept.
@@ -114,6 +114,9 @@ pub async fn list_regions(
     Ok(names)
 }
 
+const IPV4: Option<Family> = Some(Family::Ipv4);
+const IPV6: Option<Family> = Some(Family::Ipv6);
+
 /// One sweep of VPCs and one of subnets for the whole region (not one call per VPC).
 pub async fn scan_region(client: &Client, scope: &Scope) -> Result<ScopeInventory, ScanError> {
     let mut found = ScopeInventory::default();
@@ -148,30 +151,31 @@ pub async fn scan_region(client: &Client, scope: &Scope) -> Result<ScopeInventor
 
 fn map_vpc(v: &aws_sdk_ec2::types::Vpc, scope: &Scope) -> Vpc {
     let mut warnings = Vec::new();
+    let w = &mut warnings;
     let mut ipv4_blocks = Vec::new();
     for a in v.cidr_block_association_set() {
         let state = a.cidr_block_state().and_then(|s| s.state());
-        if state.is_some_and(|s| *s != VpcCidrBlockStateCode::Associated) {
-            continue; // associating, disassociated, failed...: not address space of the VPC
+        // associating, disassociated, failed...: not address space of the VPC
+        if association_counts(state.map(|s| s.as_str()), "CidrBlock", w) {
+            push_cidr(a.cidr_block(), "CidrBlock", IPV4, &mut ipv4_blocks, w);
         }
-        push_cidr(a.cidr_block(), "CidrBlock", &mut ipv4_blocks, &mut warnings);
     }
     // Older answers (and some emulators) give only the primary block at the top level.
     if v.cidr_block_association_set().is_empty() {
-        push_cidr(v.cidr_block(), "CidrBlock", &mut ipv4_blocks, &mut warnings);
+        push_cidr(v.cidr_block(), "CidrBlock", IPV4, &mut ipv4_blocks, w);
     }
     let mut ipv6_blocks = Vec::new();
     for a in v.ipv6_cidr_block_association_set() {
         let state = a.ipv6_cidr_block_state().and_then(|s| s.state());
-        if state.is_some_and(|s| *s != VpcCidrBlockStateCode::Associated) {
-            continue;
+        if association_counts(state.map(|s| s.as_str()), "Ipv6CidrBlock", w) {
+            push_cidr(
+                a.ipv6_cidr_block(),
+                "Ipv6CidrBlock",
+                IPV6,
+                &mut ipv6_blocks,
+                w,
+            );
         }
-        push_cidr(
-            a.ipv6_cidr_block(),
-            "Ipv6CidrBlock",
-            &mut ipv6_blocks,
-            &mut warnings,
-        );
     }
     Vpc {
         id: v.vpc_id().unwrap_or_default().into(),
@@ -187,22 +191,23 @@ fn map_vpc(v: &aws_sdk_ec2::types::Vpc, scope: &Scope) -> Vpc {
 
 fn map_subnet(s: &aws_sdk_ec2::types::Subnet, scope: &Scope) -> Subnet {
     let mut warnings = Vec::new();
+    let w = &mut warnings;
     let mut v4 = Vec::new();
     if s.cidr_block().is_some() {
-        push_cidr(s.cidr_block(), "CidrBlock", &mut v4, &mut warnings);
+        push_cidr(s.cidr_block(), "CidrBlock", IPV4, &mut v4, w);
     }
     let mut ipv6_cidrs = Vec::new();
     for a in s.ipv6_cidr_block_association_set() {
         let state = a.ipv6_cidr_block_state().and_then(|st| st.state());
-        if state.is_some_and(|st| *st != SubnetCidrBlockStateCode::Associated) {
-            continue;
+        if association_counts(state.map(|st| st.as_str()), "Ipv6CidrBlock", w) {
+            push_cidr(
+                a.ipv6_cidr_block(),
+                "Ipv6CidrBlock",
+                IPV6,
+                &mut ipv6_cidrs,
+                w,
+            );
         }
-        push_cidr(
-            a.ipv6_cidr_block(),
-            "Ipv6CidrBlock",
-            &mut ipv6_cidrs,
-            &mut warnings,
-        );
     }
     if v4.is_empty() && ipv6_cidrs.is_empty() && warnings.is_empty() {
         warnings.push("neither CidrBlock nor an associated Ipv6CidrBlock in the AWS answer".into());

@@ -151,7 +151,7 @@ async fn read_pool(
         if !counts {
             continue;
         }
-        push_cidr(c.cidr(), "pool CIDR", &mut provisioned, &mut warnings);
+        push_cidr(c.cidr(), "pool CIDR", None, &mut provisioned, &mut warnings);
     }
 
     let allocations: Vec<_> = client

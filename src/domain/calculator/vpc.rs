@@ -35,8 +35,9 @@ pub fn vpc_record(
     let (mut total, mut allocated) = (0u128, 0u128);
     for block in &vpc.ipv4_blocks {
         let (usage, split) = block_usage(block, &v4);
-        total += cidr::size(block);
-        allocated += split.covered;
+        // Saturating: the sums stay in range for IPv4 blocks, whatever a source hands in.
+        total = total.saturating_add(cidr::size(block));
+        allocated = allocated.saturating_add(split.covered);
         free_blocks.extend(split.free);
         blocks.push(usage);
     }
@@ -134,8 +135,8 @@ fn address_usage(subnets: &[&Subnet]) -> AddressUsage {
         let u = usable_addresses(&net);
         // The subnet's own record carries any warning about its count.
         if let Some(available) = checked_available(s.available_ips, u, &mut Vec::new()) {
-            usable += u;
-            used += u - available;
+            usable = usable.saturating_add(u);
+            used = used.saturating_add(u - available);
         }
     }
     AddressUsage {
