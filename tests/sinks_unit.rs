@@ -107,6 +107,21 @@ fn alert_subject_and_body_for_a_phone() {
 }
 
 #[test]
+fn subject_is_printable_ascii_whatever_the_name_tag_holds() {
+    let mut r = report(1, 1);
+    // Anyone allowed to tag a resource writes its Name: line breaks, a right-to-left
+    // override, letters outside ASCII.
+    r.resources[0].name = Some("prod\u{202e}db ä\r\nBcc: x".into());
+    let a = compose(&r, "x").unwrap();
+    assert!(
+        a.subject.chars().all(|c| c == ' ' || c.is_ascii_graphic()),
+        "{:?}",
+        a.subject
+    );
+    assert!(a.subject.contains("prod?db ?Bcc: x"), "{:?}", a.subject);
+}
+
+#[test]
 fn long_subject_is_cut_under_100_characters() {
     let mut r = report(1, 1);
     r.resources[0].name = Some("n".repeat(300).into());
@@ -451,6 +466,51 @@ async fn sns_throttled_then_succeeding_publishes_once() {
         3,
         "two throttled attempts, then the one that landed"
     );
+}
+
+fn invalid_parameter() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
+        aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+        aws_smithy_types::body::SdkBody::from(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid parameter: Subject</Message></Error><RequestId>r3</RequestId></ErrorResponse>",
+        ),
+    )
+}
+
+#[tokio::test]
+async fn sns_refusing_the_alert_gets_a_minimal_one_that_still_pages() {
+    let full = mock!(aws_sdk_sns::Client::publish)
+        .match_requests(|p| !p.subject().unwrap_or_default().ends_with("(ipam-monitor)"))
+        .then_http_response(invalid_parameter);
+    let minimal = mock!(aws_sdk_sns::Client::publish)
+        .match_requests(|p| {
+            p.subject() == Some("[CRITICAL] 2 critical, 0 warning (ipam-monitor)")
+                && p.message().is_some_and(|m| {
+                    m.starts_with("2 critical, 0 warning of 4 resources monitored.")
+                        && !m.contains("subnet-")
+                        && m.ends_with("Full report: x.")
+                })
+                && p.message_attributes()
+                    .is_some_and(|a| a["severity"].string_value() == Some("CRITICAL"))
+        })
+        .then_output(|| PublishOutput::builder().message_id("m-2").build());
+    let client = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&full, &minimal], |b| b
+        .retry_config(fast_retries()));
+    let sink = SnsSink {
+        client,
+        topic_arn: "arn:aws:sns:us-east-1:123456789012:t".into(),
+        report_location: "x".into(),
+    };
+    let d = sink.deliver(&report(4, 2), &ctx()).await.unwrap();
+    assert_eq!(d.status, DeliveryStatus::Delivered);
+    assert!(d.detail.contains("as message m-2"), "{}", d.detail);
+    assert!(
+        d.detail
+            .contains("full alert was refused: Invalid parameter: Subject"),
+        "{}",
+        d.detail
+    );
+    assert_eq!((full.num_calls(), minimal.num_calls()), (1, 1));
 }
 
 #[tokio::test]

@@ -87,7 +87,7 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
     let worst = *breaches.first()?;
     let s = &report.outcome.summary;
 
-    let mut subject = format!(
+    let subject = format!(
         "[{}] {} critical, {} warning: {} {} {}",
         worst.status,
         s.critical,
@@ -99,14 +99,7 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
             .unwrap_or_default(),
         worst.region
     );
-    if subject.chars().count() > MAX_SUBJECT_CHARS {
-        subject = subject
-            .chars()
-            .take(MAX_SUBJECT_CHARS - 3)
-            .collect::<String>()
-            + "...";
-    }
-
+    let subject = subject_text(&subject);
     let mut footer = String::new();
     if s.errors > 0 {
         let _ = writeln!(
@@ -160,6 +153,45 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
     })
 }
 
+/// A subject SNS accepts and a mail client shows as written: printable ASCII only (a
+/// Name tag is free text that anyone allowed to tag a resource controls; other
+/// characters become `?`), under [`MAX_SUBJECT_CHARS`], cut with `...`.
+pub fn subject_text(raw: &str) -> String {
+    let safe: String = raw
+        .chars()
+        .map(|c| {
+            if c == ' ' || c.is_ascii_graphic() {
+                c
+            } else {
+                '?'
+            }
+        })
+        .collect();
+    if safe.len() <= MAX_SUBJECT_CHARS {
+        return safe;
+    }
+    safe[..MAX_SUBJECT_CHARS - 3].to_string() + "..."
+}
+
+/// The alert sent when SNS rejects the full one: counts and where the report is,
+/// nothing taken from a resource, so nothing in a tag can make it fail again.
+pub fn minimal(alert: &Alert, report: &Report, report_location: &str) -> Alert {
+    let s = &report.outcome.summary;
+    Alert {
+        subject: format!(
+            "[{}] {} critical, {} warning (ipam-monitor)",
+            alert.severity, s.critical, s.warning
+        ),
+        body: format!(
+            "{} critical, {} warning of {} resources monitored. SNS refused the full \
+             alert; the resources are listed in the full report.\n\n\
+             Run {} at {}. Full report: {report_location}.",
+            s.critical, s.warning, s.resources, report.run.run_id, report.run.generated_at
+        ),
+        ..alert.clone()
+    }
+}
+
 fn attribute(data_type: &str, value: String) -> MessageAttributeValue {
     MessageAttributeValue::builder()
         .data_type(data_type)
@@ -178,6 +210,44 @@ impl Sink for SnsSink {
         let Some(alert) = compose(report, &self.report_location) else {
             return Ok(Delivery::nothing("nothing in breach: no alert"));
         };
+        let first = self.publish(&alert).await;
+        let (sent, note) = match first {
+            Ok(id) => (id, String::new()),
+            // SNS refused what the alert says (a subject or body it will not take):
+            // a minimal alert still pages. Other failures would fail it again.
+            Err(refused) if refused_for_content(&refused) => {
+                let fallback = minimal(&alert, report, &self.report_location);
+                let id = self.publish(&fallback).await.map_err(|e| SinkError {
+                    message: format!("{}; the minimal alert too: {}", refused.message, e.message),
+                    ..refused.clone()
+                })?;
+                tracing::warn!(error = %refused.message, "SNS refused the full alert; a minimal one was published");
+                let note = format!(
+                    " (the full alert was refused: {}; a minimal one was sent)",
+                    refused.message
+                );
+                (id, note)
+            }
+            Err(other) => return Err(other),
+        };
+        Ok(Delivery::sent(format!(
+            "alert {} ({} in breach) published to {} as message {sent}{note}",
+            alert.severity, alert.breach_count, self.topic_arn,
+        )))
+    }
+}
+
+/// SNS's answer when a parameter's content is not acceptable.
+fn refused_for_content(e: &SinkError) -> bool {
+    matches!(
+        e.code.as_deref(),
+        Some("InvalidParameter" | "InvalidParameterValue")
+    )
+}
+
+impl SnsSink {
+    /// Publishes one alert; its message id on success.
+    async fn publish(&self, alert: &Alert) -> Result<String, SinkError> {
         let out = self
             .client
             .publish()
@@ -192,12 +262,6 @@ impl Sink for SnsSink {
             .send()
             .await
             .map_err(|e| SinkError::from_sdk("Publish", &e))?;
-        Ok(Delivery::sent(format!(
-            "alert {} ({} in breach) published to {} as message {}",
-            alert.severity,
-            alert.breach_count,
-            self.topic_arn,
-            out.message_id().unwrap_or("?")
-        )))
+        Ok(out.message_id().unwrap_or("?").to_string())
     }
 }
