@@ -33,6 +33,13 @@ const RUNTIME_ACTIONS: &[(&str, &str)] = &[
     ("sqs:SendMessage", "AWS::SQS::Queue"),
 ];
 
+/// Actions an SDK call needs beside its own, and the call: publishing to a topic
+/// encrypted with a customer-managed key needs that key's data-key actions.
+const IMPLIED_ACTIONS: &[(&str, &str)] = &[
+    ("kms:GenerateDataKey", "sns:Publish"),
+    ("kms:Decrypt", "sns:Publish"),
+];
+
 /// Environment variables the code reads that Lambda itself sets.
 fn set_by_lambda(var: &str) -> bool {
     var == "AWS_REGION" || var.starts_with("AWS_LAMBDA_")
@@ -450,9 +457,14 @@ fn every_sdk_call_in_src_has_its_permission_and_nothing_more() {
         .iter()
         .map(|(a, _)| a.to_ascii_lowercase())
         .collect();
+    let implied: BTreeSet<String> = IMPLIED_ACTIONS
+        .iter()
+        .filter(|(_, by)| needed.contains(&by.to_ascii_lowercase()))
+        .map(|(a, _)| a.to_ascii_lowercase())
+        .collect();
     let extra: Vec<&str> = granted
         .iter()
-        .filter(|(a, _)| !needed.contains(*a) && !runtime.contains(*a))
+        .filter(|(a, _)| !needed.contains(*a) && !runtime.contains(*a) && !implied.contains(*a))
         .map(|(_, a)| *a)
         .collect();
     assert!(
@@ -723,4 +735,35 @@ fn env_json_is_sam_format_for_the_function_with_placeholders_only() {
             "env.json holds an account id {word}: use 123456789012"
         );
     }
+}
+
+#[test]
+fn one_run_at_a_time_undeliverable_events_kept_and_the_topic_key_granted_only_when_set() {
+    let t = template();
+    let (_, function) = the_function(&t);
+    let props = &function["Properties"];
+    assert_eq!(props["ReservedConcurrentExecutions"], 1);
+    let schedule = &props["Events"]["Schedule"]["Properties"];
+    assert_eq!(schedule["DeadLetterConfig"]["Type"], "SQS", "{schedule}");
+
+    // The key statement exists only with a key, and names exactly that key.
+    let kms: Vec<_> = role_statements(&t)
+        .into_iter()
+        .filter(|s| actions(s).iter().any(|a| a.starts_with("kms:")))
+        .collect();
+    assert_eq!(kms.len(), 1, "{kms:?}");
+    assert_eq!(kms[0].condition, Some("PublishToEncryptedTopic"));
+    assert_eq!(kms[0].body["Resource"]["Ref"], "AlertTopicKmsKeyArn");
+    let mut kms_actions = actions(&kms[0]);
+    kms_actions.sort();
+    assert_eq!(kms_actions, ["kms:Decrypt", "kms:GenerateDataKey"]);
+    let topic = &t["Resources"]["AlertTopic"]["Properties"]["KmsMasterKeyId"]["Fn::If"];
+    assert_eq!(topic[0], "EncryptTopic");
+    assert_eq!(topic[1]["Ref"], "AlertTopicKmsKeyArn");
+
+    let levels = &t["Parameters"]["LogLevel"]["AllowedValues"];
+    assert_eq!(
+        levels,
+        &serde_json::json!(["error", "warn", "info", "debug", "trace"])
+    );
 }
