@@ -122,6 +122,26 @@ fn subject_is_printable_ascii_whatever_the_name_tag_holds() {
 }
 
 #[test]
+fn an_incomplete_run_says_so_in_the_subject() {
+    let mut r = report(2, 1);
+    let complete = compose(&r, "x").unwrap();
+    assert!(
+        !complete.subject.contains("incomplete"),
+        "{}",
+        complete.subject
+    );
+    r.outcome.summary.scopes_failed = 1;
+    r.resources[0].name = Some("n".repeat(300).into());
+    let a = compose(&r, "x").unwrap();
+    assert!(
+        a.subject
+            .starts_with("[CRITICAL] (incomplete) 2 critical, 0 warning: nnn"),
+        "{}",
+        a.subject
+    );
+}
+
+#[test]
 fn long_subject_is_cut_under_100_characters() {
     let mut r = report(1, 1);
     r.resources[0].name = Some("n".repeat(300).into());

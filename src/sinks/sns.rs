@@ -87,8 +87,15 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
     let worst = *breaches.first()?;
     let s = &report.outcome.summary;
 
+    // Said before the counts, where a cut subject still shows it: the counts cover
+    // only what was scanned.
+    let incomplete = if s.scopes_failed > 0 || s.errors > 0 {
+        " (incomplete)"
+    } else {
+        ""
+    };
     let subject = format!(
-        "[{}] {} critical, {} warning: {} {} {}",
+        "[{}]{incomplete} {} critical, {} warning: {} {} {}",
         worst.status,
         s.critical,
         s.warning,
