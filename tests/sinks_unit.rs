@@ -433,22 +433,39 @@ fn run_time_is_whole_seconds_in_rfc3339() {
     );
 }
 
-fn throttling() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+/// An SNS (query protocol) error answer.
+fn sns_error(
+    status: u16,
+    code: &str,
+    message: &str,
+) -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
     aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
-        aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
-        aws_smithy_types::body::SdkBody::from(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r1</RequestId></ErrorResponse>",
-        ),
+        aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+        aws_smithy_types::body::SdkBody::from(format!(
+            "<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error><RequestId>r1</RequestId></ErrorResponse>"
+        )),
     )
 }
 
+fn throttling() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    sns_error(400, "Throttling", "Rate exceeded")
+}
+
 fn not_found() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
-    aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
-        aws_smithy_runtime_api::http::StatusCode::try_from(404).unwrap(),
-        aws_smithy_types::body::SdkBody::from(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>NotFound</Code><Message>Topic does not exist</Message></Error><RequestId>r2</RequestId></ErrorResponse>",
-        ),
-    )
+    sns_error(404, "NotFound", "Topic does not exist")
+}
+
+fn invalid_parameter() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
+    sns_error(400, "InvalidParameter", "Invalid parameter: Subject")
+}
+
+/// The SNS sink on a mocked client, publishing to a fixed topic.
+fn sns_sink(client: aws_sdk_sns::Client) -> SnsSink {
+    SnsSink {
+        client,
+        topic_arn: "arn:aws:sns:us-east-1:123456789012:t".into(),
+        report_location: "x".into(),
+    }
 }
 
 fn fast_retries() -> RetryConfig {
@@ -473,11 +490,7 @@ async fn sns_throttled_then_succeeding_publishes_once() {
         .build();
     let client = mock_client!(aws_sdk_sns, RuleMode::Sequential, [&publish], |b| b
         .retry_config(fast_retries()));
-    let sink = SnsSink {
-        client,
-        topic_arn: "arn:aws:sns:us-east-1:123456789012:t".into(),
-        report_location: "x".into(),
-    };
+    let sink = sns_sink(client);
     let d = sink.deliver(&report(4, 2), &ctx()).await.unwrap();
     assert_eq!(d.status, DeliveryStatus::Delivered);
     assert!(d.detail.ends_with("as message m-1"), "{}", d.detail);
@@ -486,15 +499,6 @@ async fn sns_throttled_then_succeeding_publishes_once() {
         3,
         "two throttled attempts, then the one that landed"
     );
-}
-
-fn invalid_parameter() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
-    aws_smithy_runtime_api::client::orchestrator::HttpResponse::new(
-        aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
-        aws_smithy_types::body::SdkBody::from(
-            "<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>Invalid parameter: Subject</Message></Error><RequestId>r3</RequestId></ErrorResponse>",
-        ),
-    )
 }
 
 #[tokio::test]
@@ -516,11 +520,7 @@ async fn sns_refusing_the_alert_gets_a_minimal_one_that_still_pages() {
         .then_output(|| PublishOutput::builder().message_id("m-2").build());
     let client = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&full, &minimal], |b| b
         .retry_config(fast_retries()));
-    let sink = SnsSink {
-        client,
-        topic_arn: "arn:aws:sns:us-east-1:123456789012:t".into(),
-        report_location: "x".into(),
-    };
+    let sink = sns_sink(client);
     let d = sink.deliver(&report(4, 2), &ctx()).await.unwrap();
     assert_eq!(d.status, DeliveryStatus::Delivered);
     assert!(d.detail.contains("as message m-2"), "{}", d.detail);
