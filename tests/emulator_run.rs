@@ -195,7 +195,7 @@ fn local_runner_prints_table_and_json() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipam-monitor-local"))
         .envs(emu.env())
         .env("REGIONS", "us-east-1,eu-west-1")
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "info")
         // Empty means unset (SAM passes unset parameters as ""); aws-config panicked
         // on these when it read them itself.
         .env("AWS_RETRY_MODE", "")
@@ -206,6 +206,13 @@ fn local_runner_prints_table_and_json() {
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+    // The log goes to a pipe here, so it carries no colour escape codes.
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("run finished"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "escape codes in a piped log: {log:?}"
     );
     let text = String::from_utf8(out.stdout).unwrap();
     let table_end = text.find("\n{").expect("JSON after the table");

@@ -1,14 +1,19 @@
 //! Logging setup: JSON lines for CloudWatch Logs in Lambda, plain text locally.
 
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(json: bool) {
     let filter = EnvFilter::try_from_env("RUST_LOG")
         .or_else(|_| EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL"))
         .unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn"));
+    // Colour only for a person at a terminal: escape codes garble log files, CI
+    // output and CloudWatch Logs. NO_COLOR (no-color.org) turns it off anywhere.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false);
     // Lambda adds its own timestamps; JSON keeps fields queryable in Logs Insights.
     let _ = if json {
