@@ -1152,3 +1152,29 @@ fn sums_of_hostile_blocks_saturate_instead_of_overflowing() {
     let usage = v.address_usage().unwrap();
     assert!(usage.used <= usage.usable, "{usage:?}");
 }
+
+#[test]
+fn resources_listed_without_an_id_are_each_reported_not_merged() {
+    // Two id-less subnets in one region used to collapse into one record (the RAM
+    // dedup keys on region and id), and an id-less VPC took every subnet without a
+    // VpcId.
+    let mut a = subnet("", "", "10.0.1.0/24", Some(100));
+    a.warnings.push("SubnetId: missing".into());
+    let b = subnet("", "", "10.0.2.0/24", Some(10));
+    let inv = Inventory {
+        vpcs: vec![vpc("", "us-east-1", "1", &["10.0.0.0/16"], &[])],
+        subnets: vec![a, b],
+        ..Inventory::default()
+    };
+    let rs = run(&inv, DEFAULT);
+    let subnets: Vec<_> = rs
+        .iter()
+        .filter(|r| r.resource_type == ResourceType::Subnet)
+        .collect();
+    assert_eq!(subnets.len(), 2, "{subnets:?}");
+    let vpc = rs
+        .iter()
+        .find(|r| r.resource_type == ResourceType::Vpc)
+        .unwrap();
+    assert_eq!(vpc.used, 0, "no subnet is matched to a VPC without an id");
+}

@@ -1244,3 +1244,30 @@ async fn cidrs_of_the_wrong_family_are_warnings_and_unknown_association_states_a
         s.warnings
     );
 }
+
+#[tokio::test]
+async fn resources_without_an_id_are_kept_with_a_warning() {
+    let no_id = ec2::Subnet::builder()
+        .vpc_id("vpc-0a0a0a0a0a0a0a0a1")
+        .owner_id(ACCOUNT)
+        .cidr_block("10.0.1.0/24")
+        .availability_zone("eu-west-1a")
+        .available_ip_address_count(100)
+        .build();
+    let vpcs = single_vpc_page(vec![vpc("vpc-0a0a0a0a0a0a0a0a1", "10.0.0.0/16")]);
+    let subnets = single_subnet_page(vec![no_id.clone(), no_id]);
+    let client = mocked(RuleMode::MatchAny, &[&vpcs, &subnets]);
+    let inv = scan_region(&client, &scope())
+        .await
+        .expect("warnings, not errors");
+    assert_eq!(inv.subnets.len(), 2);
+    for s in &inv.subnets {
+        assert_eq!(s.id, "");
+        assert_eq!(s.warnings.len(), 1, "{:?}", s.warnings);
+        assert!(
+            s.warnings[0].starts_with("SubnetId: missing"),
+            "{:?}",
+            s.warnings
+        );
+    }
+}

@@ -114,6 +114,12 @@ pub async fn list_regions(
     Ok(names)
 }
 
+/// The warning on a resource AWS listed without its id. It is reported on its own:
+/// it cannot be matched with its RAM-shared copies, its VPC's record or IPAM.
+fn no_id(field: &str) -> String {
+    format!("{field}: missing in the AWS answer; reported on its own, unmatched")
+}
+
 const IPV4: Option<Family> = Some(Family::Ipv4);
 const IPV6: Option<Family> = Some(Family::Ipv6);
 
@@ -177,8 +183,12 @@ fn map_vpc(v: &aws_sdk_ec2::types::Vpc, scope: &Scope) -> Vpc {
             );
         }
     }
+    let id = v.vpc_id().unwrap_or_default();
+    if id.is_empty() {
+        warnings.push(no_id("VpcId"));
+    }
     Vpc {
-        id: v.vpc_id().unwrap_or_default().into(),
+        id: id.into(),
         account_id: v.owner_id().unwrap_or(&scope.account_id).into(),
         region: scope.region.as_str().into(),
         is_default: v.is_default().unwrap_or(false),
@@ -212,8 +222,12 @@ fn map_subnet(s: &aws_sdk_ec2::types::Subnet, scope: &Scope) -> Subnet {
     if v4.is_empty() && ipv6_cidrs.is_empty() && warnings.is_empty() {
         warnings.push("neither CidrBlock nor an associated Ipv6CidrBlock in the AWS answer".into());
     }
+    let id = s.subnet_id().unwrap_or_default();
+    if id.is_empty() {
+        warnings.push(no_id("SubnetId"));
+    }
     Subnet {
-        id: s.subnet_id().unwrap_or_default().into(),
+        id: id.into(),
         vpc_id: s.vpc_id().unwrap_or_default().into(),
         account_id: s.owner_id().unwrap_or(&scope.account_id).into(),
         region: scope.region.as_str().into(),

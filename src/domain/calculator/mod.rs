@@ -122,9 +122,11 @@ type FastSet<T> = HashSet<T, FxBuildHasher>;
 /// A VPC is known by its region and id: the same id in two regions is two VPCs.
 type VpcKey<'a> = (&'a str, &'a str);
 
+/// A VPC listed without an id is indexed under none: no subnet can name it.
 fn index_vpcs(vpcs: &[Vpc]) -> FastMap<VpcKey<'_>, usize> {
     vpcs.iter()
         .enumerate()
+        .filter(|(_, v)| !v.id.is_empty())
         .map(|(i, v)| ((v.region.as_str(), v.id.as_str()), i))
         .collect()
 }

@@ -4,10 +4,17 @@
 use super::FastSet;
 use crate::domain::inventory::{IpamPool, Subnet, Vpc};
 
-/// The first copy of each resource, in inventory order.
+/// The first copy of each resource, in inventory order. A resource AWS listed without
+/// an id is nobody's copy: it is kept (its record carries the source's warning).
 pub fn first_copies<T>(mut items: Vec<T>, key: fn(&T) -> (&str, &str)) -> Vec<T> {
     let mut seen = FastSet::with_capacity_and_hasher(items.len(), Default::default());
-    let first: Vec<bool> = items.iter().map(|item| seen.insert(key(item))).collect();
+    let first: Vec<bool> = items
+        .iter()
+        .map(|item| {
+            let (scope, id) = key(item);
+            id.is_empty() || seen.insert((scope, id))
+        })
+        .collect();
     drop(seen);
     let mut first = first.into_iter();
     items.retain(|_| first.next() == Some(true));
