@@ -243,7 +243,7 @@ fn subnet_figures() {
             warns: true,
         },
         SubnetCase {
-            name: "missing available: no usage, a warning",
+            name: "missing available: no usage, a warning, UNKNOWN (never OK)",
             cidr: "10.0.9.0/28",
             available: None,
             thresholds: DEFAULT,
@@ -252,7 +252,7 @@ fn subnet_figures() {
             used: 0,
             free: 0,
             percent: None,
-            status: Status::Ok,
+            status: Status::Unknown,
             warns: true,
         },
     ];
@@ -1177,4 +1177,48 @@ fn resources_listed_without_an_id_are_each_reported_not_merged() {
         .find(|r| r.resource_type == ResourceType::Vpc)
         .unwrap();
     assert_eq!(vpc.used, 0, "no subnet is matched to a VPC without an id");
+}
+
+#[test]
+fn unmeasurable_resources_are_unknown_counted_apart_and_never_alert() {
+    let mut ipv6_only = subnet("s-v6", "vpc-1", "10.0.3.0/24", None);
+    ipv6_only.ipv4_cidr = None;
+    ipv6_only.ipv6_cidrs = vec![net("2600:1f18:abcd:1200::/64")];
+    let inv = Inventory {
+        vpcs: vec![
+            vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/16"], &[]),
+            // Its only block was unreadable: the source left a warning and no CIDR.
+            vpc("vpc-2", "us-east-1", "1", &[], &[]),
+        ],
+        subnets: vec![
+            subnet("s-no-count", "vpc-1", "10.0.1.0/24", None),
+            subnet("s-full", "vpc-1", "10.0.2.0/24", Some(0)),
+            ipv6_only,
+        ],
+        ..Inventory::default()
+    };
+    let out = calculate(inv, &DEFAULT, ThresholdSource::Config);
+    let status = |id: &str| find(&out.resources, id).status;
+    assert_eq!(status("s-no-count"), Status::Unknown);
+    assert_eq!(status("vpc-2"), Status::Unknown);
+    // AWS reports no IPv6 usage; a /64 cannot run out.
+    assert_eq!(status("s-v6"), Status::Ok);
+    let s = &out.summary;
+    assert_eq!(
+        (s.unknown, s.ok, s.critical, s.in_breach),
+        (2, 2, 1, 1),
+        "{s:?}"
+    );
+    // Listed after the breach, before what is fine.
+    let order: Vec<Status> = out.resources.iter().map(|r| r.status).collect();
+    assert_eq!(
+        order,
+        [
+            Status::Critical,
+            Status::Unknown,
+            Status::Unknown,
+            Status::Ok,
+            Status::Ok
+        ]
+    );
 }

@@ -51,7 +51,7 @@ async fn demo_estate_figures_match_hand_computed_values() {
     let emu = Emulator::start(Some("demo"));
     let r = run(&emu, demo_config(both_regions()), json!({})).await;
 
-    assert_eq!(r.run.schema_version, 2);
+    assert_eq!(r.run.schema_version, 3);
     assert_eq!(r.run.run_id, "test-run");
     assert!(r.outcome.errors.is_empty(), "{:?}", r.outcome.errors);
     assert_eq!(r.scan.scopes.len(), 2);
@@ -220,7 +220,7 @@ fn local_runner_prints_table_and_json() {
     assert!(table.lines().next().unwrap().starts_with("STATUS"));
     assert!(table.contains("CRITICAL  vpc"), "{table}");
     assert!(
-        table.contains("2 critical, 3 warning, 15 ok; 2 managed and 3 unmanaged"),
+        table.contains("2 critical, 3 warning, 0 unknown, 15 ok; 2 managed and 3 unmanaged"),
         "{table}"
     );
     // The JSON report, then the sinks' lines.
@@ -229,7 +229,7 @@ fn local_runner_prints_table_and_json() {
         .next()
         .expect("a JSON report")
         .unwrap();
-    assert_eq!(report["schema_version"], 2);
+    assert_eq!(report["schema_version"], 3);
     assert_eq!(report["summary"]["resources"], 20);
     assert!(report["run_id"].as_str().unwrap().starts_with("local-"));
 }

@@ -74,6 +74,7 @@ fn utilization() -> impl Strategy<Value = Option<f64>> {
 fn status() -> impl Strategy<Value = Status> {
     prop_oneof![
         Just(Status::Ok),
+        Just(Status::Unknown),
         Just(Status::Warning),
         Just(Status::Critical)
     ]

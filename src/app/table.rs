@@ -79,13 +79,14 @@ pub fn render(report: &Report) -> String {
     let s = &report.outcome.summary;
     let _ = writeln!(
         out,
-        "\n{} resources ({} VPCs, {} subnets, {} IPAM pools): {} critical, {} warning, {} ok; {} managed and {} unmanaged VPC CIDR(s); {} overlap group(s); {} of {} scope(s) scanned, {} error(s)",
+        "\n{} resources ({} VPCs, {} subnets, {} IPAM pools): {} critical, {} warning, {} unknown, {} ok; {} managed and {} unmanaged VPC CIDR(s); {} overlap group(s); {} of {} scope(s) scanned, {} error(s)",
         s.resources,
         s.vpcs,
         s.subnets,
         s.ipam_pools,
         s.critical,
         s.warning,
+        s.unknown,
         s.ok,
         s.managed_cidrs,
         s.unmanaged_cidrs,

@@ -8,8 +8,8 @@ pub fn init(json: bool) {
         .or_else(|_| EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL"))
         .unwrap_or_else(|_| EnvFilter::new("info,aws_config=warn,aws_smithy_runtime=warn"));
     // Colour only for a person at a terminal: escape codes garble log files, CI
-    // output and CloudWatch Logs. NO_COLOR (no-color.org) turns it off anywhere.
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    // output and CloudWatch Logs.
+    let ansi = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

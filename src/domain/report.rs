@@ -11,7 +11,7 @@ use std::fmt;
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The report of one run. Serialized as one flat object in this order:
 /// `run`'s fields, `scan`'s, `resources`, `outcome`'s. The parts exist so that the
@@ -387,6 +387,8 @@ pub struct Summary {
     /// Resources where IPAM's usage and ours differ by more than 10 points.
     pub ipam_disagreements: usize,
     pub ok: usize,
+    /// Resources that should be measurable and were not (status UNKNOWN).
+    pub unknown: usize,
     pub warning: usize,
     pub critical: usize,
     pub in_breach: usize,

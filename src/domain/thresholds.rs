@@ -9,18 +9,30 @@ pub const TAG_WARNING: &str = "ipam-monitor:warning-percent";
 pub const TAG_CRITICAL: &str = "ipam-monitor:critical-percent";
 pub const TAG_MIN_FREE: &str = "ipam-monitor:min-free-addresses";
 
+/// Ordered from least to most urgent: the report lists the most urgent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
     Ok,
+    /// Should be measurable and was not (no address count from AWS, no readable
+    /// CIDR): never counted as OK, but not a breach either.
+    Unknown,
     Warning,
     Critical,
+}
+
+impl Status {
+    /// WARNING or CRITICAL: what the alert lists and the breach counts count.
+    pub fn is_breach(self) -> bool {
+        matches!(self, Status::Warning | Status::Critical)
+    }
 }
 
 impl std::fmt::Display for Status {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Status::Ok => "OK",
+            Status::Unknown => "UNKNOWN",
             Status::Warning => "WARNING",
             Status::Critical => "CRITICAL",
         })
@@ -101,11 +113,13 @@ impl Thresholds {
 
     /// Status of a resource with `used` of `total` units in use and `free_addresses`
     /// left (None where a free-address floor makes no sense, e.g. IPv6).
-    /// Being exactly at a threshold is a breach.
+    /// Being exactly at a threshold is a breach. Nothing to measure (`total` 0) is
+    /// UNKNOWN.
     pub fn status(&self, used: u128, total: u128, free_addresses: Option<u128>) -> Status {
-        let mut status = if total == 0 {
-            Status::Ok
-        } else if at_or_above(used, total, self.critical_percent) {
+        if total == 0 {
+            return Status::Unknown;
+        }
+        let mut status = if at_or_above(used, total, self.critical_percent) {
             Status::Critical
         } else if at_or_above(used, total, self.warning_percent) {
             Status::Warning
@@ -207,7 +221,19 @@ mod tests {
         assert_eq!(t.status(200, 250, None), Status::Warning); // 80 %
         assert_eq!(t.status(199, 250, None), Status::Ok);
         assert_eq!(t.status(95, 100, None), Status::Critical);
-        assert_eq!(t.status(0, 0, None), Status::Ok);
+    }
+
+    #[test]
+    fn nothing_to_measure_is_unknown_even_under_a_free_floor() {
+        let t = Thresholds {
+            min_free_addresses: Some(16),
+            ..Thresholds::default()
+        };
+        assert_eq!(t.status(0, 0, None), Status::Unknown);
+        assert_eq!(t.status(0, 0, Some(0)), Status::Unknown);
+        assert!(!Status::Unknown.is_breach() && Status::Warning.is_breach());
+        // The report lists it after the breaches and before what is fine.
+        assert!(Status::Ok < Status::Unknown && Status::Unknown < Status::Warning);
     }
 
     #[test]

@@ -81,7 +81,7 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
     let breaches: Vec<&ResourceRecord> = report
         .resources
         .iter()
-        .filter(|r| r.status != Status::Ok)
+        .filter(|r| r.status.is_breach())
         .collect();
     // Resources are sorted worst first, so the first breach is the worst.
     let worst = *breaches.first()?;
@@ -113,6 +113,13 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
             footer,
             "{} scope error(s): some accounts/regions were not scanned.",
             s.errors
+        );
+    }
+    if s.unknown > 0 {
+        let _ = writeln!(
+            footer,
+            "{} resource(s) could not be measured (UNKNOWN): see the report's warnings.",
+            s.unknown
         );
     }
     if s.overlap_groups > 0 {

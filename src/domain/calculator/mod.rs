@@ -178,6 +178,7 @@ fn summarize(resources: &[ResourceRecord], overlaps: &[OverlapGroup]) -> Summary
             .count();
         match r.status {
             Status::Ok => s.ok += 1,
+            Status::Unknown => s.unknown += 1,
             Status::Warning => s.warning += 1,
             Status::Critical => s.critical += 1,
         }

@@ -110,7 +110,10 @@ pub fn subnet_record(
     let utilization = f.free.and_then(|_| percent(f.used, f.usable));
     let status = match f.free {
         Some(free) => t.thresholds.status(f.used, f.usable, Some(free)),
-        None => Status::Ok,
+        // AWS reports no IPv6 usage, and a /64 holds 2^64 addresses: nothing to fear.
+        None if f.family == Family::Ipv6 => Status::Ok,
+        // No count, or no readable CIDR: not measured, so not known to be fine.
+        None => Status::Unknown,
     };
     let ipam_observed = ipam_observed.map(|mut o| {
         o.disagrees = disagrees(o.ip_usage_percent, utilization);
