@@ -1,7 +1,7 @@
 //! The run's flow with a plain fake source: failing scopes are reported and lose
 //! nothing else; concurrency stays within its bound.
 
-use ipam_monitor::app::config::{Config, RegionSelection};
+use ipam_monitor::app::config::{AccountSelection, Config, RegionSelection};
 use ipam_monitor::app::handler::{App, HandlerError};
 use ipam_monitor::domain::inventory::{
     IpamInventory, IpamPool, PoolAllocation, ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc,
@@ -28,6 +28,19 @@ impl Sink for RecordingSink {
     async fn deliver(&self, report: &Report, _: &RunContext) -> Result<Delivery, SinkError> {
         self.seen.lock().unwrap().push(report.clone());
         Ok(Delivery::sent("recorded"))
+    }
+}
+
+/// Never answers, like a sink whose endpoint accepts connections and stays silent.
+struct HangingSink;
+
+#[async_trait::async_trait]
+impl Sink for HangingSink {
+    fn name(&self) -> &'static str {
+        "hanging"
+    }
+    async fn deliver(&self, _: &Report, _: &RunContext) -> Result<Delivery, SinkError> {
+        std::future::pending().await
     }
 }
 
@@ -63,6 +76,10 @@ struct FakeSource {
     denied_account: Option<&'static str>,
     /// The organization's member accounts, or `None` when ListAccounts fails.
     organization: Option<Vec<String>>,
+    /// An account whose region listing never answers (a hanging endpoint).
+    hanging_account: Option<&'static str>,
+    /// GetCallerIdentity never answers.
+    hanging_account_lookup: bool,
 }
 
 impl FakeSource {
@@ -77,6 +94,8 @@ impl FakeSource {
             denied_region: None,
             denied_account: None,
             organization: Some(Vec::new()),
+            hanging_account: None,
+            hanging_account_lookup: false,
         }
     }
 }
@@ -93,6 +112,9 @@ fn error(region: &str, op: &str, code: &str) -> ScanError {
 
 impl NetworkSource for FakeSource {
     async fn own_account_id(&self) -> Result<String, ScanError> {
+        if self.hanging_account_lookup {
+            std::future::pending::<()>().await;
+        }
         if self.fail_account_lookup {
             return Err(error("us-east-1", "GetCallerIdentity", "ExpiredToken"));
         }
@@ -106,6 +128,9 @@ impl NetworkSource for FakeSource {
     }
 
     async fn enabled_regions(&self, account: &str, _: &str) -> Result<Vec<String>, ScanError> {
+        if self.hanging_account == Some(account) {
+            std::future::pending::<()>().await;
+        }
         if self.denied_account == Some(account) {
             let mut e = error("us-east-1", "AssumeRole", "AccessDenied");
             e.account_id = account.into();
@@ -617,4 +642,113 @@ fn time_left_reads_epoch_deadlines_and_bare_budgets() {
         Duration::from_secs(600),
         "cargo lambda watch's budget"
     );
+}
+
+#[tokio::test]
+async fn planning_calls_that_hang_are_cut_with_the_scan_and_the_rest_goes_on() {
+    let recorder = RecordingSink::default();
+    let mut source = FakeSource::new("none");
+    source.hanging_account = Some("222222222222");
+    let app = App {
+        source,
+        config: Config {
+            accounts: AccountSelection::List(vec!["222222222222".into(), "333333333333".into()]),
+            member_role_name: Some("ipam-monitor-member".into()),
+            ..config(8)
+        },
+        sinks: vec![Box::new(recorder.clone())],
+    };
+    let started = std::time::Instant::now();
+    let deadline = started + Duration::from_millis(800);
+    let Err(HandlerError::Incomplete { output, .. }) = app
+        .run_until(&json!({}), "r10".into(), Some(deadline))
+        .await
+    else {
+        panic!("an account whose regions were never listed makes the run incomplete");
+    };
+    assert!(
+        started.elapsed() < Duration::from_millis(800),
+        "{:?}",
+        started.elapsed()
+    );
+    let r = &output.report;
+    let errors: Vec<_> = r
+        .outcome
+        .errors
+        .iter()
+        .map(|e| {
+            (
+                e.account_id.as_str(),
+                e.operation.as_str(),
+                e.code.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        errors,
+        [("222222222222", "DescribeRegions", Some("DeadlineExceeded"))]
+    );
+    // The other two accounts' regions were planned and scanned.
+    assert_eq!(r.outcome.summary.scopes_scanned, 12);
+    assert_eq!(recorder.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_own_account_lookup_that_hangs_is_cut_and_the_scan_goes_on() {
+    let mut source = FakeSource::new("none");
+    source.hanging_account_lookup = true;
+    let app = App {
+        source,
+        config: Config {
+            regions: RegionSelection::List(vec!["xx-test-1".into()]),
+            ..config(8)
+        },
+        sinks: vec![],
+    };
+    let deadline = std::time::Instant::now() + Duration::from_millis(800);
+    let Err(HandlerError::Incomplete { output, .. }) = app
+        .run_until(&json!({}), "r11".into(), Some(deadline))
+        .await
+    else {
+        panic!("an unknown own account makes the run incomplete");
+    };
+    let e = &output.report.outcome.errors[0];
+    assert_eq!(
+        (e.operation.as_str(), e.code.as_deref()),
+        ("GetCallerIdentity", Some("DeadlineExceeded"))
+    );
+    assert_eq!(output.report.outcome.summary.subnets, 1);
+}
+
+#[tokio::test]
+async fn a_hanging_sink_is_cut_before_the_deadline_and_does_not_hold_back_the_others() {
+    let recorder = RecordingSink::default();
+    let app = App {
+        source: FakeSource::new("none"),
+        config: Config {
+            regions: RegionSelection::List(vec!["xx-test-1".into()]),
+            ..config(8)
+        },
+        // The hanging sink first: the recorder must not wait behind it.
+        sinks: vec![Box::new(HangingSink), Box::new(recorder.clone())],
+    };
+    let started = std::time::Instant::now();
+    let deadline = started + Duration::from_millis(1500);
+    let Err(HandlerError::Incomplete { output, .. }) = app
+        .run_until(&json!({}), "r12".into(), Some(deadline))
+        .await
+    else {
+        panic!("a sink cut by the deadline fails the run");
+    };
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+    let hanging = &output.sinks[0];
+    assert_eq!(hanging.status, DeliveryStatus::Failed);
+    assert!(
+        hanging.detail.contains("DeadlineExceeded"),
+        "{}",
+        hanging.detail
+    );
+    assert_eq!(output.sinks[1].status, DeliveryStatus::Delivered);
+    assert_eq!(recorder.seen.lock().unwrap().len(), 1);
 }

@@ -292,7 +292,7 @@ async fn two_thousand_five_hundred_metrics_take_exactly_three_requests() {
     let ctx = RunContext {
         duration: Duration::from_millis(1234),
     };
-    let out = deliver_all(&sinks, &report, &ctx, false).await;
+    let out = deliver_all(&sinks, &report, &ctx, false, None).await;
     assert_eq!(
         out[0].status,
         DeliveryStatus::Delivered,

@@ -556,7 +556,7 @@ async fn sns_not_found_while_cloudwatch_still_publishes() {
             namespace: "IpamMonitor".into(),
         }),
     ];
-    let out = deliver_all(&sinks, &report(16, 4), &ctx(), false).await;
+    let out = deliver_all(&sinks, &report(16, 4), &ctx(), false, None).await;
     assert_eq!(out[0].status, DeliveryStatus::Failed);
     assert_eq!(
         out[0].detail,
@@ -642,5 +642,41 @@ async fn downstream_sends_every_chunk_in_order_while_a_failed_function_is_skippe
         resources,
         r.resources.len(),
         "every resource reached the consumer"
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_that_never_answers_is_cut_at_the_deadline_with_the_production_timeouts() {
+    // Accepts connections and never answers: the SDK alone would wait 30 s per
+    // attempt, 120 s per call.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let holder = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let conf = aws_sdk_sns::Config::builder()
+        .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
+        .region(aws_sdk_sns::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sns::config::Credentials::new(
+            "AKID", "secret", None, None, "test",
+        ))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .timeout_config(ipam_monitor::aws::setup::timeout_config())
+        .build();
+    let sinks: Vec<Box<dyn Sink>> = vec![Box::new(sns_sink(aws_sdk_sns::Client::from_conf(conf)))];
+    let started = std::time::Instant::now();
+    let deadline = started + Duration::from_secs(2);
+    let out = deliver_all(&sinks, &report(4, 2), &ctx(), false, Some(deadline)).await;
+    holder.abort();
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    assert_eq!(out[0].status, DeliveryStatus::Failed);
+    assert!(
+        out[0].detail.contains("DeadlineExceeded"),
+        "{}",
+        out[0].detail
     );
 }

@@ -153,7 +153,7 @@ impl<S: NetworkSource> App<S> {
         let ctx = RunContext {
             duration: started.elapsed(),
         };
-        let sinks = deliver_all(&self.sinks, &report, &ctx, settings.dry_run).await;
+        let sinks = deliver_all(&self.sinks, &report, &ctx, settings.dry_run, deadline).await;
         let output = RunOutput {
             report,
             sinks,

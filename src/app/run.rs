@@ -8,6 +8,7 @@ use crate::domain::report::{Report, ScopeOutcome};
 use crate::source::accounts::UNKNOWN_ACCOUNT;
 use crate::source::NetworkSource;
 use futures::stream::{self, StreamExt};
+use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
 /// Time kept back from the Lambda deadline for calculating and the sinks: a quarter of
@@ -31,17 +32,51 @@ pub async fn monitor<S: NetworkSource>(
     let mut inv = Inventory::default();
     let cutoff = deadline.map(|d| scan_cutoff(d, Instant::now()));
 
-    let own = match source.own_account_id().await {
-        Ok(a) => a,
-        Err(e) => {
+    // Planning is bounded too: a call that has not answered by half of the scanning
+    // window is given up (it normally takes a second), so a hanging endpoint costs
+    // the run that account's scopes, never the others', the report or the alert.
+    let plan_cutoff = cutoff.map(|at| {
+        let now = Instant::now();
+        now + at.saturating_duration_since(now) / 2
+    });
+    let own_region = config.own_region.clone().unwrap_or_default();
+    let own = match before(plan_cutoff, source.own_account_id()).await {
+        Some(Ok(a)) => a,
+        Some(Err(e)) => {
+            tracing::warn!(error = %e.message, "could not tell the function's own account id");
+            inv.errors.push(e);
+            UNKNOWN_ACCOUNT.to_string()
+        }
+        None => {
+            let e = too_late(UNKNOWN_ACCOUNT, &own_region, "GetCallerIdentity");
             tracing::warn!(error = %e.message, "could not tell the function's own account id");
             inv.errors.push(e);
             UNKNOWN_ACCOUNT.to_string()
         }
     };
+    let accounts = plan_accounts(source, config, &own, plan_cutoff, &mut inv).await;
+    // Each account's regions at once (each may assume a role first), in account order.
+    let regions: Vec<_> = stream::iter(&accounts)
+        .map(|account| before(plan_cutoff, plan_regions(source, config, settings, account)))
+        .buffered(config.max_concurrency.max(1))
+        .collect()
+        .await;
     let mut scopes: Vec<Scope> = Vec::new();
-    for account in plan_accounts(source, config, &own, &mut inv).await {
-        let regions = plan_regions(source, config, settings, &account, &mut inv).await;
+    for (account, regions) in accounts.iter().zip(regions) {
+        let regions = match regions {
+            Some(Ok(regions)) => regions,
+            Some(Err(e)) => {
+                tracing::error!(account = %account, error = %e.message, "could not list regions");
+                planning_failed(&mut inv, e);
+                Vec::new()
+            }
+            None => {
+                let e = too_late(account, &own_region, "DescribeRegions");
+                tracing::error!(account = %account, error = %e.message, "could not list regions");
+                planning_failed(&mut inv, e);
+                Vec::new()
+            }
+        };
         scopes.extend(regions.into_iter().map(|region| Scope {
             account_id: account.clone(),
             region,
@@ -140,25 +175,49 @@ pub async fn monitor<S: NetworkSource>(
     )
 }
 
+/// `step`, unless `cutoff` comes first (`None` then).
+async fn before<T>(cutoff: Option<Instant>, step: impl Future<Output = T>) -> Option<T> {
+    match cutoff {
+        Some(at) => tokio::time::timeout_at(at.into(), step).await.ok(),
+        None => Some(step.await),
+    }
+}
+
+/// A planning call that had not answered when scanning had to stop.
+fn too_late(account: &str, region: &str, operation: &str) -> ScanError {
+    ScanError {
+        account_id: account.to_string(),
+        region: region.to_string(),
+        operation: operation.to_string(),
+        code: Some("DeadlineExceeded".into()),
+        message: "no answer in the time planning has before the Lambda deadline; the run went on without it".into(),
+    }
+}
+
 /// The own account first, then the configured or organization accounts, once each.
 async fn plan_accounts<S: NetworkSource>(
     source: &S,
     config: &Config,
     own: &str,
+    cutoff: Option<Instant>,
     inv: &mut Inventory,
 ) -> Vec<String> {
     let mut accounts = vec![own.to_string()];
     let others = match &config.accounts {
         AccountSelection::Own => Vec::new(),
         AccountSelection::List(list) => list.clone(),
-        AccountSelection::Organization => match source.organization_accounts().await {
-            Ok(ids) => ids,
-            Err(e) => {
-                tracing::error!(error = %e.message, "could not list the organization's accounts");
-                planning_failed(inv, e);
-                Vec::new()
+        AccountSelection::Organization => {
+            let listed = before(cutoff, source.organization_accounts()).await;
+            let region = config.own_region.as_deref().unwrap_or_default();
+            match listed.unwrap_or_else(|| Err(too_late(own, region, "ListAccounts"))) {
+                Ok(ids) => ids,
+                Err(e) => {
+                    tracing::error!(error = %e.message, "could not list the organization's accounts");
+                    planning_failed(inv, e);
+                    Vec::new()
+                }
             }
-        },
+        }
     };
     for a in others {
         if !accounts.contains(&a) {
@@ -168,28 +227,21 @@ async fn plan_accounts<S: NetworkSource>(
     accounts
 }
 
+/// The regions to scan in `account`.
 async fn plan_regions<S: NetworkSource>(
     source: &S,
     config: &Config,
     settings: &RunSettings,
     account: &str,
-    inv: &mut Inventory,
-) -> Vec<String> {
+) -> Result<Vec<String>, ScanError> {
     let own = config.own_region.clone();
     match &settings.regions {
-        RegionSelection::List(list) => list.clone(),
-        RegionSelection::Own => own.into_iter().collect(),
+        RegionSelection::List(list) => Ok(list.clone()),
+        RegionSelection::Own => Ok(own.into_iter().collect()),
         RegionSelection::All => {
             // DescribeRegions needs some region to ask; us-east-1 always exists.
             let ask = own.unwrap_or_else(|| "us-east-1".to_string());
-            match source.enabled_regions(account, &ask).await {
-                Ok(regions) => regions,
-                Err(e) => {
-                    tracing::error!(error = %e.message, "could not list regions");
-                    planning_failed(inv, e);
-                    Vec::new()
-                }
-            }
+            source.enabled_regions(account, &ask).await
         }
     }
 }

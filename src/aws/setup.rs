@@ -35,14 +35,19 @@ impl Default for RetrySettings {
     }
 }
 
+/// How long one call may take. The run's own deadline cuts planning, scanning and
+/// the sinks earlier when the Lambda timeout comes first.
+pub fn timeout_config() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .operation_attempt_timeout(Duration::from_secs(30))
+        .operation_timeout(Duration::from_secs(120))
+        .build()
+}
+
 pub async fn sdk_config(retry: RetrySettings) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(
-        TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .operation_attempt_timeout(Duration::from_secs(30))
-            .operation_timeout(Duration::from_secs(120))
-            .build(),
-    );
+    let mut loader =
+        aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeout_config());
     // Always given: left to itself, aws-config reads AWS_RETRY_MODE and AWS_MAX_ATTEMPTS
     // and panics on a malformed or empty value. The configuration has checked them.
     let retry_config = match retry.mode {

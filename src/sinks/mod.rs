@@ -9,7 +9,7 @@ pub mod sns;
 
 use crate::domain::report::Report;
 use serde::Serialize;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What a sink needs besides the report.
 #[derive(Debug, Clone)]
@@ -84,43 +84,66 @@ pub struct SinkOutcome {
     pub detail: String,
 }
 
-/// Runs every sink, one after another (they are few and each batches its own calls),
-/// and records what each delivered or why it failed.
+/// Time kept after the sinks' cut-off to write the log and answer Lambda: a tenth of
+/// what is left, at most this much.
+pub const ANSWER_MARGIN: Duration = Duration::from_secs(1);
+
+/// Runs every sink at once, so a slow one (CloudWatch throttling, a hanging endpoint)
+/// never holds back the alert, and records what each delivered or why it failed. With
+/// a deadline, a sink not done shortly before it ([`ANSWER_MARGIN`]) is reported as
+/// failed. Outcomes are in the order of `sinks`.
 pub async fn deliver_all(
     sinks: &[Box<dyn Sink>],
     report: &Report,
     ctx: &RunContext,
     dry_run: bool,
+    deadline: Option<Instant>,
 ) -> Vec<SinkOutcome> {
-    let mut outcomes = Vec::with_capacity(sinks.len());
-    for sink in sinks {
-        let outcome = if dry_run {
-            SinkOutcome {
+    let cutoff = deadline.map(|d| {
+        let left = d.saturating_duration_since(Instant::now());
+        d - (left / 10).min(ANSWER_MARGIN)
+    });
+    let runs = sinks.iter().map(|sink| async move {
+        if dry_run {
+            return SinkOutcome {
                 sink: sink.name().to_string(),
                 status: DeliveryStatus::Skipped,
                 detail: "dry run: nothing sent".to_string(),
-            }
-        } else {
-            match sink.deliver(report, ctx).await {
-                Ok(d) => {
-                    tracing::info!(sink = sink.name(), status = ?d.status, detail = %d.detail, "sink done");
-                    SinkOutcome {
-                        sink: sink.name().to_string(),
-                        status: d.status,
-                        detail: d.detail,
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(sink = sink.name(), error = %e, "sink failed");
-                    SinkOutcome {
-                        sink: sink.name().to_string(),
-                        status: DeliveryStatus::Failed,
-                        detail: e.to_string(),
-                    }
-                }
-            }
+            };
+        }
+        let delivered = match cutoff {
+            Some(at) => tokio::time::timeout_at(at.into(), sink.deliver(report, ctx))
+                .await
+                .unwrap_or_else(|_| Err(too_late())),
+            None => sink.deliver(report, ctx).await,
         };
-        outcomes.push(outcome);
+        match delivered {
+            Ok(d) => {
+                tracing::info!(sink = sink.name(), status = ?d.status, detail = %d.detail, "sink done");
+                SinkOutcome {
+                    sink: sink.name().to_string(),
+                    status: d.status,
+                    detail: d.detail,
+                }
+            }
+            Err(e) => {
+                tracing::error!(sink = sink.name(), error = %e, "sink failed");
+                SinkOutcome {
+                    sink: sink.name().to_string(),
+                    status: DeliveryStatus::Failed,
+                    detail: e.to_string(),
+                }
+            }
+        }
+    });
+    futures::future::join_all(runs).await
+}
+
+/// A sink still waiting on AWS when the run had to answer.
+fn too_late() -> SinkError {
+    SinkError {
+        operation: "Deliver".into(),
+        code: Some("DeadlineExceeded".into()),
+        message: "not finished before the Lambda deadline; what it had sent stays sent".into(),
     }
-    outcomes
 }
