@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 # The demo estate lives in these two regions (emulator/seed.py).
 DEMO_REGIONS ?= us-east-1,eu-west-1
 # The venv's tools (moto_server, cargo-lambda, sam, cfn-lint) come first on PATH.
@@ -21,16 +23,22 @@ help:
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make emulator start the seeded emulator in the foreground (prints its URL)"
 	@echo "make release  optimized Lambda binary (target/release/bootstrap)"
-	@echo "make validate sam validate --lint and cfn-lint on template.yaml (offline)"
+	@echo "make validate sam validate --lint, cfn-lint (+ serverless rules) and checkov on template.yaml (offline)"
 	@echo "make invoke   the Lambda under cargo lambda watch against the emulator, each events/ file"
 
-venv: $(STAMP)
+venv: $(STAMP) $(CHECKOV_STAMP)
 
 $(STAMP): emulator/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --upgrade pip
 	$(VPY) -m pip install --quiet -r emulator/requirements.txt
 	touch $(STAMP)
+
+$(CHECKOV_STAMP): tools/checkov-requirements.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r tools/checkov-requirements.txt
+	touch $(CHECKOV_STAMP)
 
 # --all-targets everywhere: the same feature set as `cargo test`, so the AWS SDK
 # crates compile once.
@@ -66,11 +74,15 @@ run: venv build
 emulator: venv
 	$(VPY) emulator/launch.py --seed demo
 
-# The SAM template, offline: SAM's own lint (cfn-lint on the transformed template) and
-# cfn-lint on the source. tests/template_permissions.rs checks its IAM policy.
+# The SAM template, offline: SAM's own lint (cfn-lint on the transformed template),
+# cfn-lint on the source with the serverless rules, and checkov (no download from its
+# vendor). Every finding is fixed or skipped in template.yaml with its reason.
+# tests/template_permissions.rs checks the IAM policy.
 validate: venv
 	SAM_CLI_TELEMETRY=0 sam validate --lint --region us-east-1 --template template.yaml
 	cfn-lint -- template.yaml
+	cfn-lint -a cfn_lint_serverless.rules -- template.yaml
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --skip-download --compact --quiet
 
 # The Lambda binary under `cargo lambda watch` (a local Lambda Runtime API on a free
 # port) with env.json's settings, against a seeded emulator: one `cargo lambda invoke
@@ -119,7 +131,7 @@ release:
 	cargo build --release --bin bootstrap
 
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(CHECKOV_VENV)
 
 # --- benchmarks (BENCHMARKS.md) ---------------------------------------------------
 # Criterion and the peak-RSS probe live in bench/, a package of their own (own
