@@ -1,6 +1,6 @@
 //! Configuration and event errors must name the field, the value and what is allowed.
 
-use ipam_monitor::app::config::{AccountSelection, Config, MetricsMode, RegionSelection};
+use ipam_monitor::app::config::{AccountSelection, Config, FailOn, MetricsMode, RegionSelection};
 use ipam_monitor::app::event::{parse_event, Trigger};
 use ipam_monitor::aws::setup::{RetryMode, RetrySettings};
 use ipam_monitor::domain::thresholds::ThresholdSource;
@@ -142,6 +142,14 @@ fn bad_settings_name_variable_value_and_what_is_allowed() {
             &["AWS_RETRY_MODE", "\"foo\"", "standard or adaptive"],
         ),
         (
+            &[region, ("FAIL_ON", "sometimes")],
+            &["FAIL_ON", "\"sometimes\"", "sinks, any or never"],
+        ),
+        (
+            &[region, ("EXCLUDE_ACCOUNTS", "111122223333,lab")],
+            &["EXCLUDE_ACCOUNTS", "\"lab\"", "12-digit account ids"],
+        ),
+        (
             &[region, ("METRIC_NAMESPACE", "AWS/EC2")],
             &["METRIC_NAMESPACE", "\"AWS/EC2\"", "not starting with AWS/"],
         ),
@@ -242,6 +250,24 @@ fn region_lists_are_capped_and_deduplicated() {
         err.contains("100000 bytes in all") && err.len() < 1_000,
         "{err}"
     );
+}
+
+#[test]
+fn failure_policy_and_excluded_accounts() {
+    let region = ("AWS_REGION", "us-east-1");
+    let c = config(&[region]).unwrap();
+    assert_eq!((c.fail_on, c.excluded_accounts.len()), (FailOn::Sinks, 0));
+    let c = config(&[
+        region,
+        ("FAIL_ON", "Any"),
+        (
+            "EXCLUDE_ACCOUNTS",
+            " 111122223333, 444455556666,111122223333 ",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(c.fail_on, FailOn::Any);
+    assert_eq!(c.excluded_accounts, ["111122223333", "444455556666"]);
 }
 
 #[test]

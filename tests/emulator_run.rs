@@ -5,7 +5,7 @@
 mod common;
 
 use common::Emulator;
-use ipam_monitor::app::config::{Config, RegionSelection};
+use ipam_monitor::app::config::{Config, FailOn, RegionSelection};
 use ipam_monitor::app::handler::App;
 use ipam_monitor::domain::report::{Report, ResourceRecord};
 use ipam_monitor::domain::thresholds::{Status, ThresholdSource};
@@ -18,6 +18,8 @@ fn demo_config(regions: RegionSelection) -> Config {
     Config {
         regions,
         own_region: Some("us-east-1".into()),
+        // These tests read scope errors from the failed invocation.
+        fail_on: FailOn::Any,
         ..Config::default()
     }
 }

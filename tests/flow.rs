@@ -1,7 +1,7 @@
 //! The run's flow with a plain fake source: failing scopes are reported and lose
 //! nothing else; concurrency stays within its bound.
 
-use ipam_monitor::app::config::{AccountSelection, Config, RegionSelection};
+use ipam_monitor::app::config::{AccountSelection, Config, FailOn, RegionSelection};
 use ipam_monitor::app::handler::{App, HandlerError};
 use ipam_monitor::domain::inventory::{
     IpamInventory, IpamPool, PoolAllocation, ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc,
@@ -227,6 +227,9 @@ fn config(max_concurrency: usize) -> Config {
         regions: RegionSelection::All,
         own_region: Some("us-east-1".into()),
         max_concurrency,
+        // These tests read scope errors from the failed invocation; the default is
+        // checked on its own below.
+        fail_on: FailOn::Any,
         ..Config::default()
     }
 }
@@ -751,4 +754,77 @@ async fn a_hanging_sink_is_cut_before_the_deadline_and_does_not_hold_back_the_ot
     );
     assert_eq!(output.sinks[1].status, DeliveryStatus::Delivered);
     assert_eq!(recorder.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn by_default_a_broken_scope_is_reported_but_only_a_failed_sink_fails_the_run() {
+    // A permanently broken account would otherwise fail every run: the Errors alarm
+    // would stay in ALARM and a retry would repeat the whole run.
+    let broken_scope = App {
+        source: FakeSource::new("xx-test-3"),
+        config: Config {
+            fail_on: FailOn::Sinks,
+            ..config(8)
+        },
+        sinks: vec![Box::new(RecordingSink::default())],
+    };
+    let output = broken_scope
+        .run(&json!({}), "r13".into())
+        .await
+        .expect("a scope error alone does not fail the invocation");
+    assert_eq!(output.report.outcome.errors.len(), 1);
+    assert_eq!(output.report.outcome.summary.scopes_failed, 1);
+
+    let failed_sink = App {
+        source: FakeSource::new("none"),
+        config: Config {
+            fail_on: FailOn::Sinks,
+            ..config(8)
+        },
+        sinks: vec![Box::new(FailingSink)],
+    };
+    let Err(HandlerError::Incomplete { problems, .. }) =
+        failed_sink.run(&json!({}), "r14".into()).await
+    else {
+        panic!("an undelivered sink fails the run: a retry could deliver it");
+    };
+    assert!(problems.starts_with("sink failing failed"), "{problems}");
+
+    let never = App {
+        source: FakeSource::new("xx-test-3"),
+        config: Config {
+            fail_on: FailOn::Never,
+            ..config(8)
+        },
+        sinks: vec![Box::new(FailingSink)],
+    };
+    let output = never
+        .run(&json!({}), "r15".into())
+        .await
+        .expect("never fails");
+    assert_eq!(output.failed_sinks().count(), 1);
+}
+
+#[tokio::test]
+async fn excluded_accounts_are_never_planned() {
+    let app = App {
+        source: FakeSource::new("none"),
+        config: Config {
+            accounts: AccountSelection::List(vec!["222222222222".into(), "333333333333".into()]),
+            member_role_name: Some("ipam-monitor-member".into()),
+            excluded_accounts: vec!["222222222222".into(), "111111111111".into()],
+            ..config(8)
+        },
+        sinks: vec![],
+    };
+    let output = app.run(&json!({}), "r16".into()).await.unwrap();
+    let accounts: std::collections::BTreeSet<&str> = output
+        .report
+        .scan
+        .scopes
+        .iter()
+        .map(|s| s.scope.account_id.as_str())
+        .collect();
+    // The own account (111…) is always scanned; 222… is excluded.
+    assert_eq!(accounts, ["111111111111", "333333333333"].into());
 }

@@ -5,7 +5,7 @@ mod common;
 
 use aws_sdk_ec2::config::Credentials;
 use common::Emulator;
-use ipam_monitor::app::config::{AccountSelection, Config, RegionSelection};
+use ipam_monitor::app::config::{AccountSelection, Config, FailOn, RegionSelection};
 use ipam_monitor::app::handler::{App, HandlerError};
 use ipam_monitor::domain::report::{Report, ResourceType};
 use ipam_monitor::source::ec2::Ec2Source;
@@ -93,6 +93,8 @@ fn config(accounts: AccountSelection) -> Config {
         own_region: Some("us-east-1".into()),
         accounts,
         member_role_name: Some(ROLE.into()),
+        // These tests read scope errors from the failed invocation.
+        fail_on: FailOn::Any,
         ..Config::default()
     }
 }

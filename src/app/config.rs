@@ -16,6 +16,8 @@ pub const ENV_DOWNSTREAM: &str = "DOWNSTREAM_FUNCTIONS";
 pub const ENV_CONCURRENCY: &str = "MAX_CONCURRENCY";
 pub const ENV_ACCOUNTS: &str = "ACCOUNTS";
 pub const ENV_MEMBER_ROLE: &str = "MEMBER_ROLE_NAME";
+pub const ENV_EXCLUDE_ACCOUNTS: &str = "EXCLUDE_ACCOUNTS";
+pub const ENV_FAIL_ON: &str = "FAIL_ON";
 /// The SDK's own retry settings; checked here because aws-config panics on a bad value.
 pub const ENV_RETRY_MODE: &str = "AWS_RETRY_MODE";
 pub const ENV_MAX_ATTEMPTS: &str = "AWS_MAX_ATTEMPTS";
@@ -51,6 +53,20 @@ pub enum AccountSelection {
     Organization,
 }
 
+/// What makes an invocation fail, and so reach Lambda's retries, the failure queue and
+/// the Errors alarm. Whatever it is, the report lists every scope error and sink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOn {
+    /// A sink that did not deliver: a retry could still deliver it. A scope that
+    /// failed (a broken account) would fail again on every retry and every run; it is
+    /// in the report, the alert's "(incomplete)" and the ScopeErrors metric instead.
+    Sinks,
+    /// A failed scope or sink.
+    Any,
+    /// Nothing but a bad event.
+    Never,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricsMode {
     /// PutMetricData calls.
@@ -75,6 +91,9 @@ pub struct Config {
     pub member_role_name: Option<String>,
     /// The SDK's retries (`AWS_RETRY_MODE`, `AWS_MAX_ATTEMPTS`).
     pub retry: RetrySettings,
+    /// Accounts never scanned (known-bad or lab accounts), whatever `accounts` says.
+    pub excluded_accounts: Vec<String>,
+    pub fail_on: FailOn,
 }
 
 impl Default for Config {
@@ -91,6 +110,8 @@ impl Default for Config {
             accounts: AccountSelection::Own,
             member_role_name: None,
             retry: RetrySettings::default(),
+            excluded_accounts: Vec::new(),
+            fail_on: FailOn::Sinks,
         }
     }
 }
@@ -246,6 +267,21 @@ impl Config {
         if let Some(v) = get(ENV_ACCOUNTS) {
             c.accounts = parse_accounts(&v)?;
         }
+        if let Some(v) = get(ENV_EXCLUDE_ACCOUNTS) {
+            c.excluded_accounts = account_ids(
+                ENV_EXCLUDE_ACCOUNTS,
+                &v,
+                "a comma list of 12-digit account ids",
+            )?;
+        }
+        if let Some(v) = get(ENV_FAIL_ON) {
+            c.fail_on = match v.to_ascii_lowercase().as_str() {
+                "sinks" => FailOn::Sinks,
+                "any" => FailOn::Any,
+                "never" => FailOn::Never,
+                _ => return Err(bad(ENV_FAIL_ON, &v, "sinks, any or never")),
+            };
+        }
         if c.accounts != AccountSelection::Own && c.member_role_name.is_none() {
             return Err(bad(
                 ENV_MEMBER_ROLE,
@@ -263,24 +299,28 @@ fn parse_accounts(v: &str) -> Result<AccountSelection, ConfigError> {
         "organization" | "organisation" | "org" => return Ok(AccountSelection::Organization),
         _ => {}
     }
-    let mut ids: Vec<String> = Vec::new();
-    for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
-        if !is_account_id(a) {
-            return Err(bad(
-                ENV_ACCOUNTS,
-                a,
-                "\"self\", \"organization\", or a comma list of 12-digit account ids",
-            ));
-        }
-        if !ids.iter().any(|x| x == a) {
-            ids.push(a.to_string());
-        }
-    }
+    let allowed = "\"self\", \"organization\", or a comma list of 12-digit account ids";
+    let ids = account_ids(ENV_ACCOUNTS, v, allowed)?;
     Ok(if ids.is_empty() {
         AccountSelection::Own
     } else {
         AccountSelection::List(ids)
     })
+}
+
+/// A comma list of account ids, each once, in the order given.
+fn account_ids(variable: &str, v: &str, allowed: &str) -> Result<Vec<String>, ConfigError> {
+    let mut seen = HashSet::new();
+    let mut ids: Vec<String> = Vec::new();
+    for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        if !is_account_id(a) {
+            return Err(bad(variable, a, allowed));
+        }
+        if seen.insert(a) {
+            ids.push(a.to_string());
+        }
+    }
+    Ok(ids)
 }
 
 /// IAM role names: 1-64 of letters, digits and + = , . @ _ -.

@@ -1,7 +1,7 @@
 //! The Lambda handler: event in, report built, sinks run, summary out. Shared by the
 //! Lambda bootstrap and the local runner so both run exactly the same pass.
 
-use crate::app::config::Config;
+use crate::app::config::{Config, FailOn};
 use crate::app::event::{parse_event, EventError};
 use crate::app::run::monitor;
 use crate::domain::inventory::ScanError;
@@ -173,7 +173,8 @@ impl<S: NetworkSource> App<S> {
 
         let mut problems: Vec<String> = Vec::new();
         let errors = &output.report.outcome.errors;
-        if let Some(first) = errors.first() {
+        let fail_on = self.config.fail_on;
+        if let Some(first) = errors.first().filter(|_| fail_on == FailOn::Any) {
             problems.push(format!(
                 "{} scope error(s), first: {} in {}/{}: {} {}",
                 errors.len(),
@@ -184,7 +185,7 @@ impl<S: NetworkSource> App<S> {
                 first.message
             ));
         }
-        for s in output.failed_sinks() {
+        for s in output.failed_sinks().filter(|_| fail_on != FailOn::Never) {
             problems.push(format!("sink {} failed: {}", s.sink, s.detail));
         }
         if problems.is_empty() {

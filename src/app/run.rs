@@ -194,7 +194,8 @@ fn too_late(account: &str, region: &str, operation: &str) -> ScanError {
     }
 }
 
-/// The own account first, then the configured or organization accounts, once each.
+/// The own account first, then the configured or organization accounts, once each,
+/// without the excluded ones (the own account is always scanned).
 async fn plan_accounts<S: NetworkSource>(
     source: &S,
     config: &Config,
@@ -220,7 +221,7 @@ async fn plan_accounts<S: NetworkSource>(
         }
     };
     for a in others {
-        if !accounts.contains(&a) {
+        if !accounts.contains(&a) && !config.excluded_accounts.contains(&a) {
             accounts.push(a);
         }
     }
