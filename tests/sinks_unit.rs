@@ -179,6 +179,17 @@ fn metrics_cover_every_resource_and_batch_at_1000() {
     assert_eq!(sizes, [1000, 1000, 804]);
 }
 
+#[test]
+fn a_resource_without_an_id_gets_no_metrics_instead_of_failing_its_batch() {
+    let mut r = report(3, 1);
+    r.resources[1].resource_id = "".into();
+    let metrics: Vec<_> = flatten(metric_groups(&r, Duration::from_secs(2))).collect();
+    assert_eq!(metrics.len(), 2 * 4 + 4);
+    assert!(metrics
+        .iter()
+        .all(|m| m.dimensions.iter().all(|(_, v)| !v.is_empty())));
+}
+
 /// A Write that keeps what it is given.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -433,8 +444,9 @@ fn run_time_is_whole_seconds_in_rfc3339() {
     );
 }
 
-/// An SNS (query protocol) error answer.
-fn sns_error(
+/// An AWS error answer in the query protocol's XML: SNS reads its code; CloudWatch,
+/// which speaks CBOR, sees only the status.
+fn aws_error(
     status: u16,
     code: &str,
     message: &str,
@@ -448,15 +460,15 @@ fn sns_error(
 }
 
 fn throttling() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
-    sns_error(400, "Throttling", "Rate exceeded")
+    aws_error(400, "Throttling", "Rate exceeded")
 }
 
 fn not_found() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
-    sns_error(404, "NotFound", "Topic does not exist")
+    aws_error(404, "NotFound", "Topic does not exist")
 }
 
 fn invalid_parameter() -> aws_smithy_runtime_api::client::orchestrator::HttpResponse {
-    sns_error(400, "InvalidParameter", "Invalid parameter: Subject")
+    aws_error(400, "InvalidParameter", "Invalid parameter: Subject")
 }
 
 /// The SNS sink on a mocked client, publishing to a fixed topic.
@@ -678,5 +690,33 @@ async fn an_endpoint_that_never_answers_is_cut_at_the_deadline_with_the_producti
         out[0].detail.contains("DeadlineExceeded"),
         "{}",
         out[0].detail
+    );
+}
+
+#[tokio::test]
+async fn a_failed_put_metric_data_loses_only_its_own_batch() {
+    use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataOutput;
+    // 700 subnets: 2,804 metrics in three requests; the second is refused (a 400;
+    // CloudWatch speaks CBOR, so the XML body's code is not read, only the status).
+    let put = mock!(aws_sdk_cloudwatch::Client::put_metric_data)
+        .sequence()
+        .output(|| PutMetricDataOutput::builder().build())
+        .http_response(|| aws_error(400, "InvalidParameterValue", "bad datum"))
+        .output(|| PutMetricDataOutput::builder().build())
+        .build();
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::Sequential, [&put], |b| b
+        .retry_config(fast_retries()));
+    let sink = CloudWatchSink {
+        client,
+        namespace: "IpamMonitor".into(),
+    };
+    let err = sink.deliver(&report(700, 3), &ctx()).await.unwrap_err();
+    assert_eq!(put.num_calls(), 3, "the third request still went");
+    assert_eq!(err.operation, "PutMetricData");
+    assert!(
+        err.message
+            .contains("1 of 3 request(s) failed, 1000 of 2804 metrics lost"),
+        "{}",
+        err.message
     );
 }

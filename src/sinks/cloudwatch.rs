@@ -102,25 +102,34 @@ impl Sink for CloudWatchSink {
     async fn deliver(&self, report: &Report, ctx: &RunContext) -> Result<Delivery, SinkError> {
         let timestamp = run_timestamp(report);
         let (mut count, mut requests) = (0, 0);
+        // A failed request loses its own batch only: the later ones still go, among
+        // them the run-level metrics the alarms read.
+        let (mut lost, mut failed, mut first_error) = (0, 0, None);
         for batch in batches(flatten(metric_groups(report, ctx.duration))) {
             count += batch.len();
             requests += 1;
             let data: Vec<MetricDatum> = batch.iter().map(|m| datum(m, timestamp)).collect();
-            self.client
+            let sent = self
+                .client
                 .put_metric_data()
                 .namespace(&self.namespace)
                 .set_metric_data(Some(data))
                 .send()
-                .await
-                .map_err(|e| {
-                    let mut err = SinkError::from_sdk("PutMetricData", &e);
-                    err.message = format!(
-                        "{} (request {requests}; {} earlier request(s) were sent)",
-                        err.message,
-                        requests - 1
-                    );
-                    err
-                })?;
+                .await;
+            if let Err(e) = sent {
+                let e = SinkError::from_sdk("PutMetricData", &e);
+                tracing::error!(request = requests, error = %e, "a PutMetricData request failed; the next ones still go");
+                failed += 1;
+                lost += batch.len();
+                first_error.get_or_insert(e);
+            }
+        }
+        if let Some(mut e) = first_error {
+            e.message = format!(
+                "{} ({failed} of {requests} request(s) failed, {lost} of {count} metrics lost; the others were sent)",
+                e.message
+            );
+            return Err(e);
         }
         Ok(Delivery::sent(format!(
             "{count} metrics in {requests} PutMetricData request(s) to namespace {}",

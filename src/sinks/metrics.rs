@@ -69,13 +69,17 @@ pub fn metric_groups(
             }
         }
         metrics.retain(|m| m.2.is_finite());
-        (!metrics.is_empty()).then(|| MetricGroup {
-            dimensions: vec![
-                (DIM_RESOURCE_TYPE, r.resource_type.as_str()),
-                (DIM_RESOURCE_ID, r.resource_id.as_str()),
-                (DIM_ACCOUNT, r.account_id.as_str()),
-                (DIM_REGION, r.region.as_str()),
-            ],
+        let dimensions = vec![
+            (DIM_RESOURCE_TYPE, r.resource_type.as_str()),
+            (DIM_RESOURCE_ID, r.resource_id.as_str()),
+            (DIM_ACCOUNT, r.account_id.as_str()),
+            (DIM_REGION, r.region.as_str()),
+        ];
+        // CloudWatch refuses a whole request for one empty dimension value (a resource
+        // AWS listed without an id): such a resource is in the report, not in metrics.
+        let named = dimensions.iter().all(|(_, v)| !v.is_empty());
+        (named && !metrics.is_empty()).then_some(MetricGroup {
+            dimensions,
             metrics,
         })
     });
