@@ -676,7 +676,9 @@ async fn an_endpoint_that_never_answers_is_cut_at_the_deadline_with_the_producti
             "AKID", "secret", None, None, "test",
         ))
         .endpoint_url(format!("http://127.0.0.1:{port}"))
+        // The production SDK settings: its timeouts, adaptive retries, 5 attempts.
         .timeout_config(ipam_monitor::aws::setup::timeout_config())
+        .retry_config(ipam_monitor::aws::setup::retry_config(Default::default()))
         .build();
     let sinks: Vec<Box<dyn Sink>> = vec![Box::new(sns_sink(aws_sdk_sns::Client::from_conf(conf)))];
     let started = std::time::Instant::now();

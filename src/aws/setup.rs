@@ -46,14 +46,17 @@ pub fn timeout_config() -> TimeoutConfig {
 }
 
 pub async fn sdk_config(retry: RetrySettings) -> aws_config::SdkConfig {
-    let mut loader =
-        aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeout_config());
+    let loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeout_config());
     // Always given: left to itself, aws-config reads AWS_RETRY_MODE and AWS_MAX_ATTEMPTS
     // and panics on a malformed or empty value. The configuration has checked them.
-    let retry_config = match retry.mode {
+    loader.retry_config(retry_config(retry)).load().await
+}
+
+/// The SDK's retry configuration for these settings.
+pub fn retry_config(retry: RetrySettings) -> RetryConfig {
+    let mode = match retry.mode {
         RetryMode::Standard => RetryConfig::standard(),
         RetryMode::Adaptive => RetryConfig::adaptive(),
     };
-    loader = loader.retry_config(retry_config.with_max_attempts(retry.max_attempts));
-    loader.load().await
+    mode.with_max_attempts(retry.max_attempts)
 }
