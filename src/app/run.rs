@@ -40,15 +40,12 @@ pub async fn monitor<S: NetworkSource>(
         now + at.saturating_duration_since(now) / 2
     });
     let own_region = config.own_region.clone().unwrap_or_default();
-    let own = match before(plan_cutoff, source.own_account_id()).await {
-        Some(Ok(a)) => a,
-        Some(Err(e)) => {
-            tracing::warn!(error = %e.message, "could not tell the function's own account id");
-            inv.errors.push(e);
-            UNKNOWN_ACCOUNT.to_string()
-        }
-        None => {
-            let e = too_late(UNKNOWN_ACCOUNT, &own_region, "GetCallerIdentity");
+    let own = before(plan_cutoff, source.own_account_id())
+        .await
+        .unwrap_or_else(|| Err(too_late(UNKNOWN_ACCOUNT, &own_region, "GetCallerIdentity")));
+    let own = match own {
+        Ok(a) => a,
+        Err(e) => {
             tracing::warn!(error = %e.message, "could not tell the function's own account id");
             inv.errors.push(e);
             UNKNOWN_ACCOUNT.to_string()
@@ -63,15 +60,11 @@ pub async fn monitor<S: NetworkSource>(
         .await;
     let mut scopes: Vec<Scope> = Vec::new();
     for (account, regions) in accounts.iter().zip(regions) {
+        let regions =
+            regions.unwrap_or_else(|| Err(too_late(account, &own_region, "DescribeRegions")));
         let regions = match regions {
-            Some(Ok(regions)) => regions,
-            Some(Err(e)) => {
-                tracing::error!(account = %account, error = %e.message, "could not list regions");
-                planning_failed(&mut inv, e);
-                Vec::new()
-            }
-            None => {
-                let e = too_late(account, &own_region, "DescribeRegions");
+            Ok(regions) => regions,
+            Err(e) => {
                 tracing::error!(account = %account, error = %e.message, "could not list regions");
                 planning_failed(&mut inv, e);
                 Vec::new()
