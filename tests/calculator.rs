@@ -7,7 +7,7 @@ use ipam_monitor::domain::inventory::{
 };
 use ipam_monitor::domain::report::{Measure, ResourceRecord, ResourceType, Unit};
 use ipam_monitor::domain::text::Text;
-use ipam_monitor::domain::thresholds::{Status, ThresholdSource, Thresholds, TAG_WARNING};
+use ipam_monitor::domain::thresholds::{Rule, Status, ThresholdSource, Thresholds, TAG_WARNING};
 use ipnet::IpNet;
 
 fn net(s: &str) -> IpNet {
@@ -70,6 +70,7 @@ const DEFAULT: Thresholds = Thresholds {
     warning_percent: 80.0,
     critical_percent: 95.0,
     min_free_addresses: None,
+    min_free_block: None,
 };
 
 #[test]
@@ -139,6 +140,7 @@ fn subnet_figures() {
                 warning_percent: 50.0,
                 critical_percent: 100.0,
                 min_free_addresses: None,
+                min_free_block: None,
             },
             total: 16,
             usable: 11,
@@ -309,13 +311,22 @@ fn vpc_with_secondary_cidr_reports_per_block_and_whole_vpc() {
     };
     let rs = run(&inv, DEFAULT);
     let v = find(&rs, "vpc-1");
-    assert_eq!(v.measure, Measure::Allocation);
+    // Status from the addresses in use across the subnets: usable 32763 + 16379 + 123,
+    // used 32663 + 0 + 123.
+    assert_eq!(v.measure, Measure::Addresses);
     assert_eq!(
-        (v.total, v.used, v.free),
+        (v.total, v.usable, v.used, v.free),
+        (32_768 + 16_384 + 128, 49_265, 32_786, 16_479)
+    );
+    assert_eq!(v.utilization_percent, Some(66.55));
+    assert_eq!(v.status, Status::Ok);
+    // Allocation, the space the subnets cover, is a planning fact.
+    let a = v.allocation().unwrap();
+    assert_eq!(
+        (a.total, a.allocated, a.free),
         (65_536 + 256, 32_768 + 16_384 + 128, 16_384 + 128)
     );
-    assert_eq!(v.utilization_percent, Some(74.9)); // 49280 / 65792 = 0.74903
-    assert_eq!(v.status, Status::Ok);
+    assert_eq!(a.allocation_percent, Some(74.9)); // 49280 / 65792 = 0.74903
     assert_eq!(v.cidr_blocks.len(), 2);
     let primary = &v.cidr_blocks[0];
     assert_eq!(
@@ -332,24 +343,20 @@ fn vpc_with_secondary_cidr_reports_per_block_and_whole_vpc() {
         vec![net("10.0.192.0/18"), net("100.64.0.128/25")]
     );
     assert_eq!(v.largest_free_block, Some(net("10.0.192.0/18")));
-    // Address usage over the subnets: usable 32763 + 16379 + 123, used 32663 + 0 + 123.
-    let u = v.address_usage().unwrap();
-    assert_eq!((u.usable, u.used, u.free), (49_265, 32_786, 16_479));
-    assert_eq!(u.utilization_percent, Some(66.55));
 }
 
 #[test]
 fn vpc_exactly_at_warning_is_in_breach() {
-    // A /25 and a /26 cover exactly 75 % of a /24.
+    // 67 of the 123 + 11 usable addresses of a /25 and a /28: exactly 50 %.
     let inv = Inventory {
         vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.0.0.0/24"], &[])],
         subnets: vec![
-            subnet("s-a", "vpc-1", "10.0.0.0/25", Some(123)),
-            subnet("s-b", "vpc-1", "10.0.0.128/26", Some(59)),
+            subnet("s-a", "vpc-1", "10.0.0.0/25", Some(123 - 67)),
+            subnet("s-b", "vpc-1", "10.0.0.128/28", Some(11)),
         ],
         ..Inventory::default()
     };
-    for (warning, want) in [(75.0, Status::Warning), (75.01, Status::Ok)] {
+    for (warning, want) in [(50.0, Status::Warning), (50.01, Status::Ok)] {
         let t = Thresholds {
             warning_percent: warning,
             ..DEFAULT
@@ -360,14 +367,21 @@ fn vpc_exactly_at_warning_is_in_breach() {
             .unwrap();
         assert_eq!(
             (v.utilization_percent, v.status),
-            (Some(75.0), want),
+            (Some(50.0), want),
             "warning {warning}"
         );
+        let rules: Vec<Rule> = v.reasons.iter().map(|r| r.rule).collect();
+        let want_rules: &[Rule] = if want == Status::Ok {
+            &[]
+        } else {
+            &[Rule::WarningPercent]
+        };
+        assert_eq!(rules, want_rules);
     }
 }
 
 #[test]
-fn fully_allocated_vpc_is_critical_with_no_free_block() {
+fn fully_carved_vpc_with_nothing_in_use_is_ok_and_space_alerts_are_opt_in() {
     let inv = Inventory {
         vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.2.0.0/23"], &[])],
         subnets: vec![
@@ -376,16 +390,60 @@ fn fully_allocated_vpc_is_critical_with_no_free_block() {
         ],
         ..Inventory::default()
     };
-    let v = run(&inv, DEFAULT)
-        .into_iter()
-        .find(|r| r.resource_id == "vpc-1")
-        .unwrap();
+    let vpc_of = |t: Thresholds| {
+        run(&inv, t)
+            .into_iter()
+            .find(|r| r.resource_id == "vpc-1")
+            .unwrap()
+    };
+    let v = vpc_of(DEFAULT);
     assert_eq!(
-        (v.used, v.free, v.utilization_percent, v.status),
-        (512, 0, Some(100.0), Status::Critical)
+        (v.used, v.usable, v.utilization_percent, v.status),
+        (0, 502, Some(0.0), Status::Ok)
+    );
+    let a = v.allocation().unwrap();
+    assert_eq!(
+        (a.allocated, a.free, a.allocation_percent),
+        (512, 0, Some(100.0))
     );
     assert_eq!(v.largest_free_block, None);
-    assert!(v.free_blocks.is_empty());
+    assert!(v.free_blocks.is_empty() && v.reasons.is_empty());
+
+    // Asking for room for a new /26 makes it a WARNING, and says why.
+    let v = vpc_of(Thresholds {
+        min_free_block: Some(26),
+        ..DEFAULT
+    });
+    assert_eq!(v.status, Status::Warning);
+    assert_eq!(v.reasons.len(), 1);
+    assert_eq!(v.reasons[0].rule, Rule::MinFreeBlock);
+    assert!(
+        v.reasons[0].detail.contains("no free /26"),
+        "{:?}",
+        v.reasons
+    );
+    assert_eq!(v.thresholds.min_free_block, Some(26));
+}
+
+#[test]
+fn space_alert_fires_only_when_no_block_of_the_asked_size_is_left() {
+    // 10.3.0.0/24 with a /25 taken: the largest free block is a /25.
+    let inv = Inventory {
+        vpcs: vec![vpc("vpc-1", "us-east-1", "1", &["10.3.0.0/24"], &[])],
+        subnets: vec![subnet("s-a", "vpc-1", "10.3.0.0/25", Some(100))],
+        ..Inventory::default()
+    };
+    for (prefix, want) in [(25, Status::Ok), (26, Status::Ok), (24, Status::Warning)] {
+        let t = Thresholds {
+            min_free_block: Some(prefix),
+            ..DEFAULT
+        };
+        let v = run(&inv, t)
+            .into_iter()
+            .find(|r| r.resource_id == "vpc-1")
+            .unwrap();
+        assert_eq!(v.status, want, "/{prefix}");
+    }
 }
 
 #[test]
@@ -412,7 +470,8 @@ fn fragmented_vpc_free_blocks_are_aggregated() {
     );
     // Two /26s tie; the first in address order is reported.
     assert_eq!(v.largest_free_block, Some(net("10.0.0.64/26")));
-    assert_eq!((v.used, v.free), (16 + 32 + 64, 16 + 64 + 64));
+    let a = v.allocation().unwrap();
+    assert_eq!((a.allocated, a.free), (16 + 32 + 64, 16 + 64 + 64));
 }
 
 #[test]
@@ -458,7 +517,7 @@ fn ipv6_vpc_allocation_in_slash64_units() {
 }
 
 #[test]
-fn ipv6_block_fully_allocated_drives_vpc_status() {
+fn ipv6_block_fully_allocated_is_a_planning_fact() {
     let subnets: Vec<Subnet> = (0..256)
         .map(|i| {
             let mut s = subnet(&format!("s-{i}"), "vpc-6", "10.0.0.0/28", None);
@@ -480,8 +539,13 @@ fn ipv6_block_fully_allocated_drives_vpc_status() {
     };
     let rs = run(&inv, DEFAULT);
     let v = find(&rs, "vpc-6");
-    assert_eq!(v.utilization_percent, Some(0.0)); // IPv4 untouched
-    assert_eq!(v.status, Status::Critical); // but the /56 is full
+    // No IPv4 subnet, so no address in use; the full /56 is in its block's figures.
+    assert_eq!((v.utilization_percent, v.status), (None, Status::Ok));
+    let b6 = v
+        .cidr_blocks
+        .iter()
+        .find(|b| b.address_family == Family::Ipv6);
+    assert_eq!(b6.unwrap().allocation_percent, 100.0);
 }
 
 #[test]
@@ -616,7 +680,8 @@ fn shared_subnets_seen_from_two_accounts_count_once_and_order_is_worst_first() {
         (4, 1, 3, 1, 1, 2, 2)
     );
     let v = find(&calc.resources, "vpc-1");
-    assert_eq!(v.used, 192); // the duplicate subnet is not counted twice
+    // Used addresses 0 + 58 + 49: the duplicate subnet is not counted twice.
+    assert_eq!(v.used, 107);
 }
 
 #[test]
@@ -1147,10 +1212,13 @@ fn sums_of_hostile_blocks_saturate_instead_of_overflowing() {
     };
     let rs = run(&inv, DEFAULT);
     let v = find(&rs, "vpc-1");
-    assert_eq!(v.total, u128::MAX);
-    assert!(v.used <= v.total && v.free == v.total - v.used, "{v:?}");
-    let usage = v.address_usage().unwrap();
-    assert!(usage.used <= usage.usable, "{usage:?}");
+    let a = v.allocation().unwrap();
+    assert_eq!(a.total, u128::MAX);
+    assert!(
+        a.allocated <= a.total && a.free == a.total - a.allocated,
+        "{a:?}"
+    );
+    assert!(v.used <= v.usable && v.free == v.usable - v.used, "{v:?}");
 }
 
 #[test]
@@ -1204,20 +1272,22 @@ fn unmeasurable_resources_are_unknown_counted_apart_and_never_alert() {
     // AWS reports no IPv6 usage; a /64 cannot run out.
     assert_eq!(status("s-v6"), Status::Ok);
     let s = &out.summary;
+    // vpc-1 counts what it can: its one measured subnet is full.
+    assert_eq!(status("vpc-1"), Status::Critical);
     assert_eq!(
         (s.unknown, s.ok, s.critical, s.in_breach),
-        (2, 2, 1, 1),
+        (2, 1, 2, 2),
         "{s:?}"
     );
-    // Listed after the breach, before what is fine.
+    // Listed after the breaches, before what is fine.
     let order: Vec<Status> = out.resources.iter().map(|r| r.status).collect();
     assert_eq!(
         order,
         [
             Status::Critical,
+            Status::Critical,
             Status::Unknown,
             Status::Unknown,
-            Status::Ok,
             Status::Ok
         ]
     );

@@ -7,7 +7,7 @@ mod common;
 use common::Emulator;
 use ipam_monitor::app::config::{Config, FailOn, RegionSelection};
 use ipam_monitor::app::handler::App;
-use ipam_monitor::domain::report::{Report, ResourceRecord};
+use ipam_monitor::domain::report::{OverlapRouting, Report, ResourceRecord};
 use ipam_monitor::domain::thresholds::{Status, ThresholdSource};
 use ipam_monitor::source::ec2::Ec2Source;
 use serde_json::{json, Value};
@@ -53,7 +53,7 @@ async fn demo_estate_figures_match_hand_computed_values() {
     let emu = Emulator::start(Some("demo"));
     let r = run(&emu, demo_config(both_regions()), json!({})).await;
 
-    assert_eq!(r.run.schema_version, 3);
+    assert_eq!(r.run.schema_version, 4);
     assert_eq!(r.run.run_id, "test-run");
     assert!(r.outcome.errors.is_empty(), "{:?}", r.outcome.errors);
     assert_eq!(r.scan.scopes.len(), 2);
@@ -68,7 +68,7 @@ async fn demo_estate_figures_match_hand_computed_values() {
         (s.resources, s.vpcs, s.subnets, s.ipam_pools),
         (20, 4, 12, 4)
     );
-    assert_eq!((s.critical, s.warning, s.ok, s.in_breach), (2, 3, 15, 5));
+    assert_eq!((s.critical, s.warning, s.ok, s.in_breach), (1, 3, 16, 4));
     assert_eq!(
         (s.overlap_groups, s.scopes_scanned, s.scopes_failed),
         (1, 2, 0)
@@ -111,10 +111,20 @@ async fn demo_estate_figures_match_hand_computed_values() {
     // prod-core: 10.0.0.0/16 + secondary 10.1.0.0/20.
     let core = by_name(&r, "prod-core");
     assert_eq!(core.cidrs.len(), 2);
-    assert_eq!((core.total, core.used, core.free), (69_632, 5_456, 64_176));
+    // Its status follows the addresses in use in its five subnets...
+    assert_eq!(
+        (core.total, core.usable, core.used, core.free),
+        (5_456, 5_431, 279, 5_152)
+    );
     assert_eq!(
         (core.utilization_percent, core.status),
-        (Some(7.84), Status::Ok)
+        (Some(5.14), Status::Ok)
+    );
+    // ...and its allocation, the space they cover, is a planning fact.
+    let a = core.allocation().unwrap();
+    assert_eq!(
+        (a.total, a.allocated, a.free, a.allocation_percent),
+        (69_632, 5_456, 64_176, Some(7.84))
     );
     assert_eq!(
         core.largest_free_block,
@@ -126,18 +136,22 @@ async fn demo_estate_figures_match_hand_computed_values() {
         .map(|b| (b.total, b.allocated))
         .collect();
     assert_eq!(blocks, [(65_536, 4_432), (4_096, 1_024)]);
-    let usage = core.address_usage().unwrap();
-    assert_eq!((usage.usable, usage.used), (5_431, 279));
 
+    // Carved into four /24s on day one, not one address used: full by allocation,
+    // fine by what runs out.
     let shared = by_name(&r, "shared-services");
     assert_eq!(
-        (shared.used, shared.free, shared.status),
-        (1024, 0, Status::Critical)
+        (shared.used, shared.usable, shared.status),
+        (0, 1_004, Status::Ok)
     );
+    assert_eq!(shared.allocation().unwrap().allocation_percent, Some(100.0));
     assert_eq!(shared.largest_free_block, None);
+    assert!(shared.reasons.is_empty());
 
+    // Two /26s, 50 addresses in use; they cover half its /24.
     let small = by_name(&r, "eu-small");
-    assert_eq!((small.total, small.used), (256, 128));
+    assert_eq!((small.total, small.used), (128, 50));
+    assert_eq!(small.allocation().unwrap().allocated, 128);
     assert_eq!(
         small.largest_free_block,
         Some("192.168.0.128/25".parse().unwrap())
@@ -152,6 +166,9 @@ async fn demo_estate_figures_match_hand_computed_values() {
     assert_eq!(g.cidr, "10.0.0.0/16".parse().unwrap());
     let regions: Vec<&str> = g.members.iter().map(|m| m.region.as_str()).collect();
     assert_eq!(regions, ["us-east-1", "eu-west-1"]);
+    // Nothing connects them: reuse that cannot collide, reported but not alerting.
+    assert_eq!(g.routing, OverlapRouting::Isolated);
+    assert_eq!(s.overlap_conflicts, 0);
 }
 
 #[tokio::test]
@@ -164,7 +181,17 @@ async fn event_overrides_thresholds_and_regions() {
     assert_eq!((r.outcome.summary.vpcs, r.outcome.summary.subnets), (2, 3));
     // 50 of 59 = 84.746 %: above the overridden critical threshold of 84.7.
     assert_eq!(by_name(&r, "eu-small-a").status, Status::Critical);
-    assert_eq!(by_name(&r, "eu-small").status, Status::Warning); // 50 % allocated
+    // Half its space is carved into subnets, but 50 of its 118 addresses are in use
+    // (42.37 %): what runs out is the addresses, so it is fine.
+    let eu_small = by_name(&r, "eu-small");
+    assert_eq!(
+        (eu_small.utilization_percent, eu_small.status),
+        (Some(42.37), Status::Ok)
+    );
+    assert_eq!(
+        eu_small.allocation().unwrap().allocation_percent,
+        Some(50.0)
+    );
 }
 
 #[tokio::test]
@@ -189,6 +216,9 @@ async fn own_region_and_all_regions() {
         .find(|g| g.cidr == "172.31.0.0/16".parse().unwrap())
         .expect("default VPCs overlap");
     assert_eq!(defaults.members.len(), regions - 2);
+    // Default VPCs attached to nothing never alert.
+    assert_eq!(defaults.routing, OverlapRouting::Isolated);
+    assert_eq!(all.outcome.summary.overlap_conflicts, 0);
 }
 
 #[test]
@@ -220,18 +250,23 @@ fn local_runner_prints_table_and_json() {
     let table_end = text.find("\n{").expect("JSON after the table");
     let (table, json_text) = text.split_at(table_end);
     assert!(table.lines().next().unwrap().starts_with("STATUS"));
-    assert!(table.contains("CRITICAL  vpc"), "{table}");
+    // The carved shared-services VPC uses no address: not a breach.
+    assert!(table.contains("CRITICAL  subnet"), "{table}");
+    assert!(!table.contains("CRITICAL  vpc"), "{table}");
     assert!(
-        table.contains("2 critical, 3 warning, 0 unknown, 15 ok; 2 managed and 3 unmanaged"),
+        table.contains(
+            "1 critical, 3 warning, 0 unknown, 16 ok, 0 suppressed; 2 managed and 3 unmanaged"
+        ),
         "{table}"
     );
+    assert!(table.contains("95.62% used >= critical 95%"), "{table}");
     // The JSON report, then the sinks' lines.
     let report: Value = serde_json::Deserializer::from_str(json_text)
         .into_iter()
         .next()
         .expect("a JSON report")
         .unwrap();
-    assert_eq!(report["schema_version"], 3);
+    assert_eq!(report["schema_version"], 4);
     assert_eq!(report["summary"]["resources"], 20);
     assert!(report["run_id"].as_str().unwrap().starts_with("local-"));
 }

@@ -182,6 +182,7 @@ impl NetworkSource for FakeSource {
                 tags: Tags::new(),
                 warnings: vec![],
             }],
+            connectivity: Default::default(),
         })
     }
 

@@ -191,10 +191,9 @@ async fn one_report_covers_three_accounts_in_two_regions() {
         (MEMBER_A, "eu-west-1", 10, 11)
     );
     let b = named(&r, "b-app", ResourceType::Vpc);
-    assert_eq!(
-        (b.account_id.as_str(), b.used, b.total),
-        (MEMBER_B, 64, 65_536)
-    );
+    assert_eq!((b.account_id.as_str(), b.used, b.total), (MEMBER_B, 0, 64));
+    let space = b.allocation().unwrap();
+    assert_eq!((space.allocated, space.total), (64, 65_536));
 
     // The overlap across accounts and regions: own-core (us-east-1) holds a-eu (eu-west-1).
     let g = r

@@ -1,7 +1,8 @@
 //! Configuration from environment variables, read and validated once at cold start.
 
 use crate::aws::setup::{RetryMode, RetrySettings};
-use crate::domain::thresholds::{Level, ThresholdError, Thresholds};
+use crate::domain::calculator::{AcceptedOverlap, Suppressions};
+use crate::domain::thresholds::{parse_prefix, Level, ThresholdError, Thresholds};
 use std::collections::HashSet;
 use std::fmt;
 
@@ -18,6 +19,9 @@ pub const ENV_ACCOUNTS: &str = "ACCOUNTS";
 pub const ENV_MEMBER_ROLE: &str = "MEMBER_ROLE_NAME";
 pub const ENV_EXCLUDE_ACCOUNTS: &str = "EXCLUDE_ACCOUNTS";
 pub const ENV_FAIL_ON: &str = "FAIL_ON";
+pub const ENV_MIN_FREE_BLOCK: &str = "MIN_FREE_BLOCK";
+pub const ENV_SUPPRESS_ACCOUNTS: &str = "SUPPRESS_ACCOUNTS";
+pub const ENV_ACCEPTED_OVERLAPS: &str = "ACCEPTED_OVERLAPS";
 /// The SDK's own retry settings; checked here because aws-config panics on a bad value.
 pub const ENV_RETRY_MODE: &str = "AWS_RETRY_MODE";
 pub const ENV_MAX_ATTEMPTS: &str = "AWS_MAX_ATTEMPTS";
@@ -94,6 +98,8 @@ pub struct Config {
     /// Accounts never scanned (known-bad or lab accounts), whatever `accounts` says.
     pub excluded_accounts: Vec<String>,
     pub fail_on: FailOn,
+    /// What is acknowledged: reported, never alerted.
+    pub suppressions: Suppressions,
 }
 
 impl Default for Config {
@@ -112,6 +118,7 @@ impl Default for Config {
             retry: RetrySettings::default(),
             excluded_accounts: Vec::new(),
             fail_on: FailOn::Sinks,
+            suppressions: Suppressions::default(),
         }
     }
 }
@@ -202,6 +209,16 @@ impl Config {
                 .map_err(|_| bad(ENV_MIN_FREE, &v, "a whole number of addresses, 0 or more"))?;
             c.thresholds.min_free_addresses = Some(n);
         }
+        if let Some(v) = get(ENV_MIN_FREE_BLOCK) {
+            let n = parse_prefix(&v).ok_or_else(|| {
+                bad(
+                    ENV_MIN_FREE_BLOCK,
+                    &v,
+                    "an IPv4 prefix length 1-32, e.g. 24 or /24",
+                )
+            })?;
+            c.thresholds.min_free_block = Some(n);
+        }
         c.own_region = match get(ENV_AWS_REGION) {
             Some(r) => Some(check_region(ENV_AWS_REGION, &r)?),
             None => None,
@@ -274,6 +291,16 @@ impl Config {
                 "a comma list of 12-digit account ids",
             )?;
         }
+        if let Some(v) = get(ENV_SUPPRESS_ACCOUNTS) {
+            c.suppressions.accounts = account_ids(
+                ENV_SUPPRESS_ACCOUNTS,
+                &v,
+                "a comma list of 12-digit account ids",
+            )?;
+        }
+        if let Some(v) = get(ENV_ACCEPTED_OVERLAPS) {
+            c.suppressions.accepted_overlaps = accepted_overlaps(&v)?;
+        }
         if let Some(v) = get(ENV_FAIL_ON) {
             c.fail_on = match v.to_ascii_lowercase().as_str() {
                 "sinks" => FailOn::Sinks,
@@ -321,6 +348,35 @@ fn account_ids(variable: &str, v: &str, allowed: &str) -> Result<Vec<String>, Co
         }
     }
     Ok(ids)
+}
+
+/// A comma list of VPC ids (`vpc-0abc...`) and CIDRs, each once.
+fn accepted_overlaps(v: &str) -> Result<Vec<AcceptedOverlap>, ConfigError> {
+    let mut out = Vec::new();
+    for item in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+        let entry = if is_vpc_id(item) {
+            AcceptedOverlap::Vpc(item.to_string())
+        } else if let Ok(net) = item.parse::<ipnet::IpNet>() {
+            // The network itself: 10.0.0.1/16 would otherwise read as a host route.
+            AcceptedOverlap::Cidr(net.trunc())
+        } else {
+            return Err(bad(
+                ENV_ACCEPTED_OVERLAPS,
+                item,
+                "a comma list of VPC ids (vpc-0abc12345) and CIDRs (10.0.0.0/16)",
+            ));
+        };
+        if !out.contains(&entry) {
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+/// `vpc-` and 8 or 17 hex digits.
+fn is_vpc_id(v: &str) -> bool {
+    v.strip_prefix("vpc-")
+        .is_some_and(|h| matches!(h.len(), 8 | 17) && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// IAM role names: 1-64 of letters, digits and + = , . @ _ -.

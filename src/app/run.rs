@@ -156,7 +156,12 @@ pub async fn monitor<S: NetworkSource>(
     }
 
     let errors = inv.errors.clone();
-    let calculated = calculator::calculate(inv, &settings.thresholds, settings.threshold_source);
+    let calculated = calculator::calculate_with(
+        inv,
+        &settings.thresholds,
+        settings.threshold_source,
+        &config.suppressions,
+    );
     Report::new(
         run_id,
         started,

@@ -1,6 +1,6 @@
 //! A plain-text rendering of a report for people at a terminal.
 
-use crate::domain::report::{Report, ResourceRecord, Unit};
+use crate::domain::report::{OverlapRouting, Report, ResourceRecord, Unit};
 use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {
@@ -36,17 +36,47 @@ pub fn render(report: &Report) -> String {
     if !report.outcome.overlaps.is_empty() {
         let _ = writeln!(out, "\nOverlapping CIDRs:");
         for g in &report.outcome.overlaps {
+            let routing = match (g.routing, &g.suppressed) {
+                (_, Some(s)) => format!("conflict, acknowledged ({})", s.reason),
+                (OverlapRouting::Conflict, None) => {
+                    "CONFLICT: the VPCs can route to each other".into()
+                }
+                (OverlapRouting::Isolated, None) => {
+                    "isolated: no two of these VPCs are connected".into()
+                }
+                (OverlapRouting::Unknown, None) => "unknown: connectivity not read".into(),
+            };
             let members: Vec<String> = g
                 .members
                 .iter()
                 .map(|m| {
+                    let domain = m
+                        .routing_domain
+                        .as_deref()
+                        .map(|d| format!(" via {d}"))
+                        .unwrap_or_default();
                     format!(
-                        "{} {} ({}/{})",
+                        "{} {} ({}/{}){domain}",
                         m.resource_id, m.cidr, m.account_id, m.region
                     )
                 })
                 .collect();
-            let _ = writeln!(out, "  {}: {}", g.cidr, members.join(", "));
+            let _ = writeln!(out, "  {} [{routing}]: {}", g.cidr, members.join(", "));
+        }
+    }
+    let explained: Vec<&ResourceRecord> = report
+        .resources
+        .iter()
+        .filter(|r| !r.reasons.is_empty() || r.suppressed.is_some())
+        .collect();
+    if !explained.is_empty() {
+        let _ = writeln!(out, "\nWhy:");
+        for r in explained {
+            let mut why: Vec<String> = r.reasons.iter().map(|x| x.detail.clone()).collect();
+            if let Some(s) = &r.suppressed {
+                why.push(format!("suppressed by {}: {}", s.by, s.reason));
+            }
+            let _ = writeln!(out, "  {} {}: {}", r.status, r.resource_id, why.join("; "));
         }
     }
     let warned: Vec<&ResourceRecord> = report
@@ -79,7 +109,7 @@ pub fn render(report: &Report) -> String {
     let s = &report.outcome.summary;
     let _ = writeln!(
         out,
-        "\n{} resources ({} VPCs, {} subnets, {} IPAM pools): {} critical, {} warning, {} unknown, {} ok; {} managed and {} unmanaged VPC CIDR(s); {} overlap group(s); {} of {} scope(s) scanned, {} error(s)",
+        "\n{} resources ({} VPCs, {} subnets, {} IPAM pools): {} critical, {} warning, {} unknown, {} ok, {} suppressed; {} managed and {} unmanaged VPC CIDR(s); {} overlap group(s), {} that can route; {} of {} scope(s) scanned, {} error(s)",
         s.resources,
         s.vpcs,
         s.subnets,
@@ -88,9 +118,11 @@ pub fn render(report: &Report) -> String {
         s.warning,
         s.unknown,
         s.ok,
+        s.suppressed,
         s.managed_cidrs,
         s.unmanaged_cidrs,
         s.overlap_groups,
+        s.overlap_conflicts,
         s.scopes_scanned,
         s.scopes_scanned + s.scopes_failed,
         s.errors
@@ -104,7 +136,10 @@ fn row(r: &ResourceRecord) -> [String; 10] {
         Unit::Slash64 => " /64s",
     };
     [
-        r.status.to_string(),
+        match r.suppressed {
+            Some(_) => format!("{} (ack)", r.status),
+            None => r.status.to_string(),
+        },
         r.resource_type.as_str().to_string(),
         r.resource_id.to_string(),
         r.name.as_deref().unwrap_or_default().to_string(),

@@ -230,11 +230,47 @@ impl IpamRead {
     }
 }
 
+/// One end of a [`Link`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// A VPC, known by its region and id.
+    Vpc {
+        region: Text,
+        id: Text,
+    },
+    TransitGateway(Text),
+}
+
+/// A connection that lets traffic pass between its two ends: a VPC attached to a
+/// Transit Gateway, two peered VPCs, two peered Transit Gateways. Pending ones count:
+/// an overlap is a problem before the connection comes up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The attachment or peering id (`tgw-attach-...`, `pcx-...`).
+    pub id: Text,
+    pub ends: [Endpoint; 2],
+}
+
+/// The connectivity sweep of one scope: what links it saw, or why it saw none.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Connectivity {
+    Read(Vec<Link>),
+    /// The sweep failed: overlaps involving this scope's VPCs cannot be classified.
+    Failed(ScanError),
+}
+
+impl Default for Connectivity {
+    fn default() -> Self {
+        Connectivity::Read(Vec::new())
+    }
+}
+
 /// Everything one scope yielded.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScopeInventory {
     pub vpcs: Vec<Vpc>,
     pub subnets: Vec<Subnet>,
+    pub connectivity: Connectivity,
 }
 
 /// Everything one run found, across scopes.
@@ -249,11 +285,23 @@ pub struct Inventory {
     /// failed (accounts or regions not listed) stands as one failed entry for the
     /// scopes it would have planned.
     pub ipam_reads: Vec<(Scope, IpamRead)>,
+    /// Every link the scopes' connectivity sweeps saw; a link seen from both of its
+    /// accounts is listed twice.
+    pub links: Vec<Link>,
+    /// Scanned scopes whose connectivity sweep failed: their VPCs' links are unknown.
+    pub connectivity_unread: Vec<Scope>,
     pub errors: Vec<ScanError>,
 }
 
 impl Inventory {
     pub fn add_scope(&mut self, scope: Scope, found: ScopeInventory) {
+        match found.connectivity {
+            Connectivity::Read(links) => self.links.extend(links),
+            Connectivity::Failed(e) => {
+                self.errors.push(e);
+                self.connectivity_unread.push(scope.clone());
+            }
+        }
         self.scopes_scanned.push(scope);
         self.vpcs.extend(found.vpcs);
         self.subnets.extend(found.subnets);

@@ -4,14 +4,14 @@
 use crate::domain::cidr::Family;
 use crate::domain::inventory::{ScanError, Scope};
 use crate::domain::text::Text;
-use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
+use crate::domain::thresholds::{Reason, Status, ThresholdSource, Thresholds};
 use ipnet::IpNet;
 use serde::{Serialize, Serializer};
 use std::fmt;
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The report of one run. Serialized as one flat object in this order:
 /// `run`'s fields, `scan`'s, `resources`, `outcome`'s. The parts exist so that the
@@ -219,7 +219,17 @@ pub struct AppliedThresholds {
     pub warning_percent: f64,
     pub critical_percent: f64,
     pub min_free_addresses: Option<u64>,
+    pub min_free_block: Option<u8>,
     pub source: ThresholdSource,
+}
+
+/// Who or what acknowledged a resource or an overlap: it stays in the report and
+/// leaves the alert and the breach counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Suppression {
+    /// `tag ipam-monitor:suppress`, `SUPPRESS_ACCOUNTS`, `ACCEPTED_OVERLAPS`.
+    pub by: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -246,6 +256,10 @@ pub struct ResourceRecord {
     /// `used / usable * 100`, two decimals; `null` when it cannot be measured.
     pub utilization_percent: Option<f64>,
     pub status: Status,
+    /// Which rules gave the status, with their figures; empty for OK.
+    pub reasons: Vec<Reason>,
+    /// Set when the resource is acknowledged: its status stands, but it does not alert.
+    pub suppressed: Option<Suppression>,
     pub thresholds: AppliedThresholds,
     /// The largest aggregated free block ("can a new /24 still fit?"); VPCs and pools.
     pub largest_free_block: Option<IpNet>,
@@ -271,9 +285,9 @@ pub enum KindDetails {
         ipam_observed: Option<IpamObservation>,
     },
     Vpc {
-        /// Addresses used over usable across the VPC's IPv4 subnets (VPCs carry
-        /// IPAM's figures per CIDR block).
-        address_usage: AddressUsage,
+        /// A planning fact: how much of the VPC's IPv4 space subnets cover (per block
+        /// in `cidr_blocks`, with IPAM's figures).
+        allocation: VpcAllocation,
     },
     IpamPool {
         /// Where the pool sits in IPAM. Boxed: pools are few, and the largest variant
@@ -283,11 +297,16 @@ pub enum KindDetails {
 }
 
 impl ResourceRecord {
-    pub fn address_usage(&self) -> Option<&AddressUsage> {
+    pub fn allocation(&self) -> Option<&VpcAllocation> {
         match &self.kind {
-            KindDetails::Vpc { address_usage } => Some(address_usage),
+            KindDetails::Vpc { allocation } => Some(allocation),
             _ => None,
         }
+    }
+
+    /// In breach and not acknowledged: what the alert lists and the counts count.
+    pub fn alerts(&self) -> bool {
+        self.status.is_breach() && self.suppressed.is_none()
     }
 
     pub fn pool(&self) -> Option<&PoolDetails> {
@@ -351,12 +370,13 @@ pub struct BlockUsage {
     pub ipam_observed: Option<IpamObservation>,
 }
 
+/// A VPC's IPv4 space covered by subnets: "is there room for a new subnet?".
 #[derive(Debug, Clone, Serialize)]
-pub struct AddressUsage {
-    pub usable: u128,
-    pub used: u128,
+pub struct VpcAllocation {
+    pub total: u128,
+    pub allocated: u128,
     pub free: u128,
-    pub utilization_percent: Option<f64>,
+    pub allocation_percent: Option<f64>,
 }
 
 /// CIDR blocks of different VPCs that share addresses. `cidr` is the outermost block
@@ -364,7 +384,30 @@ pub struct AddressUsage {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct OverlapGroup {
     pub cidr: IpNet,
+    /// Whether the overlapping VPCs can route to each other.
+    pub routing: OverlapRouting,
+    /// Set when the overlap is acknowledged (`ACCEPTED_OVERLAPS`).
+    pub suppressed: Option<Suppression>,
     pub members: Vec<OverlapMember>,
+}
+
+impl OverlapGroup {
+    /// A conflict nobody acknowledged: what the alert lists.
+    pub fn alerts(&self) -> bool {
+        self.routing == OverlapRouting::Conflict && self.suppressed.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverlapRouting {
+    /// Two overlapping VPCs share a routing domain (Transit Gateway, peering): traffic
+    /// to the shared addresses cannot reach both. Alerts.
+    Conflict,
+    /// No two overlapping VPCs are connected: reuse that cannot collide. Report only.
+    Isolated,
+    /// A member's connectivity could not be read (see `errors`). Report only.
+    Unknown,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -373,6 +416,9 @@ pub struct OverlapMember {
     pub account_id: Text,
     pub region: Text,
     pub cidr: IpNet,
+    /// The routing domain the VPC belongs to, named by its smallest Transit Gateway
+    /// or peering id; `null` when the VPC is connected to nothing.
+    pub routing_domain: Option<Text>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
@@ -386,13 +432,19 @@ pub struct Summary {
     pub unmanaged_cidrs: usize,
     /// Resources where IPAM's usage and ours differ by more than 10 points.
     pub ipam_disagreements: usize,
+    /// `ok + unknown + warning + critical + suppressed = resources`.
     pub ok: usize,
     /// Resources that should be measurable and were not (status UNKNOWN).
     pub unknown: usize,
+    /// WARNING and CRITICAL count resources that are not suppressed.
     pub warning: usize,
     pub critical: usize,
     pub in_breach: usize,
+    /// Acknowledged resources, whatever their status.
+    pub suppressed: usize,
     pub overlap_groups: usize,
+    /// Overlap groups whose VPCs can route to each other, not acknowledged.
+    pub overlap_conflicts: usize,
     pub resources_with_warnings: usize,
     pub scopes_scanned: usize,
     pub scopes_failed: usize,

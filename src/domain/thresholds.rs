@@ -1,6 +1,8 @@
 //! Thresholds, their per-resource tag overrides, and the status they give.
 
+use crate::domain::cidr;
 use crate::domain::inventory::Tags;
+use ipnet::IpNet;
 use serde::Serialize;
 
 /// Every tag this tool reads besides `Name` starts with this.
@@ -8,6 +10,10 @@ pub const TAG_PREFIX: &str = "ipam-monitor:";
 pub const TAG_WARNING: &str = "ipam-monitor:warning-percent";
 pub const TAG_CRITICAL: &str = "ipam-monitor:critical-percent";
 pub const TAG_MIN_FREE: &str = "ipam-monitor:min-free-addresses";
+pub const TAG_MIN_FREE_BLOCK: &str = "ipam-monitor:min-free-block";
+/// A resource carrying this tag stays in the report but never alerts; its value says
+/// why (and ideally who), e.g. `intentionally full, netops 2026-12`.
+pub const TAG_SUPPRESS: &str = "ipam-monitor:suppress";
 
 /// Ordered from least to most urgent: the report lists the most urgent first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -58,6 +64,9 @@ pub struct Thresholds {
     /// A resource with this many free addresses or fewer is at least WARNING,
     /// whatever its percentage.
     pub min_free_addresses: Option<u64>,
+    /// Space alerts, opt-in: a VPC or IPv4 pool with no free block of this prefix
+    /// length or larger (no room for a new /N) is at least WARNING.
+    pub min_free_block: Option<u8>,
 }
 
 impl Default for Thresholds {
@@ -66,7 +75,74 @@ impl Default for Thresholds {
             warning_percent: 80.0,
             critical_percent: 95.0,
             min_free_addresses: None,
+            min_free_block: None,
         }
+    }
+}
+
+/// The rule that gave a resource its status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    CriticalPercent,
+    WarningPercent,
+    MinFreeAddresses,
+    MinFreeBlock,
+    /// Nothing AWS reported could be measured.
+    Unmeasured,
+}
+
+/// Why a resource has its status: the rule and the figures that fired it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Reason {
+    pub rule: Rule,
+    pub detail: String,
+}
+
+/// A status and every reason for it; no reason for OK.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub status: Status,
+    pub reasons: Vec<Reason>,
+}
+
+impl Assessment {
+    pub fn ok() -> Assessment {
+        Assessment {
+            status: Status::Ok,
+            reasons: Vec::new(),
+        }
+    }
+
+    pub fn unmeasured(detail: impl Into<String>) -> Assessment {
+        Assessment {
+            status: Status::Unknown,
+            reasons: vec![Reason {
+                rule: Rule::Unmeasured,
+                detail: detail.into(),
+            }],
+        }
+    }
+
+    /// Adds a rule that makes the resource at least `status`.
+    pub fn raise(&mut self, status: Status, rule: Rule, detail: String) {
+        self.status = self.status.max(status);
+        self.reasons.push(Reason { rule, detail });
+    }
+}
+
+/// The space rule: breached when no free block of `/min_prefix` or larger is left.
+/// `largest` is the largest free IPv4 block.
+pub fn free_block_breach(min_prefix: Option<u8>, largest: Option<&IpNet>) -> Option<String> {
+    let min = min_prefix?;
+    match largest {
+        Some(b) if b.prefix_len() <= min => None,
+        Some(b) => Some(format!(
+            "no free /{min} left for a new subnet or allocation (largest free block {b})"
+        )),
+        None => Some(format!(
+            "no free /{min} left for a new subnet or allocation (no free space)"
+        )),
     }
 }
 
@@ -116,22 +192,30 @@ impl Thresholds {
     /// Being exactly at a threshold is a breach. Nothing to measure (`total` 0) is
     /// UNKNOWN.
     pub fn status(&self, used: u128, total: u128, free_addresses: Option<u128>) -> Status {
+        self.assess(used, total, free_addresses).status
+    }
+
+    /// [`Thresholds::status`] with the reasons for it.
+    pub fn assess(&self, used: u128, total: u128, free_addresses: Option<u128>) -> Assessment {
         if total == 0 {
-            return Status::Unknown;
+            return Assessment::unmeasured("nothing to measure");
         }
-        let mut status = if at_or_above(used, total, self.critical_percent) {
-            Status::Critical
+        let mut a = Assessment::ok();
+        let shown = || crate::domain::report::round_percent(cidr::ratio(used, total) * 100.0);
+        if at_or_above(used, total, self.critical_percent) {
+            let detail = format!("{}% used >= critical {}%", shown(), self.critical_percent);
+            a.raise(Status::Critical, Rule::CriticalPercent, detail);
         } else if at_or_above(used, total, self.warning_percent) {
-            Status::Warning
-        } else {
-            Status::Ok
-        };
+            let detail = format!("{}% used >= warning {}%", shown(), self.warning_percent);
+            a.raise(Status::Warning, Rule::WarningPercent, detail);
+        }
         if let (Some(floor), Some(free)) = (self.min_free_addresses, free_addresses) {
             if free <= u128::from(floor) {
-                status = status.max(Status::Warning);
+                let detail = format!("{free} free addresses <= floor {floor}");
+                a.raise(Status::Warning, Rule::MinFreeAddresses, detail);
             }
         }
-        status
+        a
     }
 
     /// These thresholds with any `ipam-monitor:*` tags of a resource applied.
@@ -154,6 +238,12 @@ impl Thresholds {
             }
             if let Some(v) = tags.get(TAG_CRITICAL) {
                 t.critical_percent = parse_tag_number(TAG_CRITICAL, v)?;
+                touched = true;
+            }
+            if let Some(v) = tags.get(TAG_MIN_FREE_BLOCK) {
+                t.min_free_block = Some(parse_prefix(v).ok_or_else(|| {
+                    format!("tag {TAG_MIN_FREE_BLOCK}={v:?} is not a prefix length 1-32, e.g. /24")
+                })?);
                 touched = true;
             }
             if let Some(v) = tags.get(TAG_MIN_FREE) {
@@ -182,6 +272,13 @@ impl Thresholds {
             Err(e) => (*self, source, Some(e)),
         }
     }
+}
+
+/// An IPv4 prefix length, `24` or `/24`.
+pub fn parse_prefix(value: &str) -> Option<u8> {
+    let v = value.trim();
+    let n: u8 = v.strip_prefix('/').unwrap_or(v).parse().ok()?;
+    (1..=32).contains(&n).then_some(n)
 }
 
 /// A tag's percentage, `%` allowed; the range is checked with the other thresholds.
@@ -284,6 +381,7 @@ mod tests {
             warning_percent,
             critical_percent,
             min_free_addresses: None,
+            min_free_block: None,
         };
         assert_eq!(t(80.0, 80.0).validate(), Ok(()));
         assert_eq!(t(100.0, 100.0).validate(), Ok(()));

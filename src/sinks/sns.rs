@@ -1,7 +1,7 @@
 //! One SNS alert per run when anything is in breach, written for a phone screen.
 
 use super::{Delivery, RunContext, Sink, SinkError};
-use crate::domain::report::{Report, ResourceRecord};
+use crate::domain::report::{OverlapGroup, Report, ResourceRecord};
 use crate::domain::thresholds::Status;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
@@ -26,6 +26,7 @@ pub struct Alert {
     pub body: String,
     pub severity: Status,
     pub breach_count: usize,
+    pub overlap_conflicts: usize,
 }
 
 /// A name a person recognises, without anything that would break a line.
@@ -71,20 +72,48 @@ fn entry(r: &ResourceRecord) -> String {
             r.thresholds.warning_percent, r.thresholds.critical_percent
         );
     }
+    if !r.reasons.is_empty() {
+        let why: Vec<&str> = r.reasons.iter().map(|x| x.detail.as_str()).collect();
+        let _ = write!(s, "\n  why: {}", why.join("; "));
+    }
     s.push('\n');
     s
 }
 
-/// The alert for a report, or `None` when nothing is in breach (never an empty
-/// message). `report_location` says where the full report went.
+/// One overlap group that can route, for the alert body.
+fn conflict_entry(g: &OverlapGroup) -> String {
+    let mut s = format!(
+        "OVERLAP {} between VPCs that can route to each other\n",
+        g.cidr
+    );
+    for m in &g.members {
+        let _ = writeln!(
+            s,
+            "  {} {} {} {}  domain {}",
+            m.resource_id,
+            m.cidr,
+            m.account_id,
+            m.region,
+            m.routing_domain.as_deref().unwrap_or("none")
+        );
+    }
+    s
+}
+
+/// The alert for a report, or `None` when nothing alerts (never an empty message):
+/// resources in breach that nobody acknowledged, and overlaps between VPCs that can
+/// route to each other. `report_location` says where the full report went.
 pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
-    let breaches: Vec<&ResourceRecord> = report
-        .resources
+    let breaches: Vec<&ResourceRecord> = report.resources.iter().filter(|r| r.alerts()).collect();
+    let conflicts: Vec<&OverlapGroup> = report
+        .outcome
+        .overlaps
         .iter()
-        .filter(|r| r.status.is_breach())
+        .filter(|g| g.alerts())
         .collect();
-    // Resources are sorted worst first, so the first breach is the worst.
-    let worst = *breaches.first()?;
+    if breaches.is_empty() && conflicts.is_empty() {
+        return None;
+    }
     let s = &report.outcome.summary;
 
     // Said before the counts, where a cut subject still shows it: the counts cover
@@ -94,17 +123,29 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
     } else {
         ""
     };
+    let overlaps = match conflicts.len() {
+        0 => String::new(),
+        n => format!(", {n} routing overlap(s)"),
+    };
+    // Resources are sorted worst first, so the first breach is the worst; a routing
+    // overlap on its own is a WARNING.
+    let (severity, worst) = match breaches.first() {
+        Some(w) => (
+            w.status,
+            format!(
+                "{} {} {}",
+                display_name(w),
+                w.utilization_percent
+                    .map(|p| format!("{p:.1}%"))
+                    .unwrap_or_default(),
+                w.region
+            ),
+        ),
+        None => (Status::Warning, format!("overlap {}", conflicts[0].cidr)),
+    };
     let subject = format!(
-        "[{}]{incomplete} {} critical, {} warning: {} {} {}",
-        worst.status,
-        s.critical,
-        s.warning,
-        display_name(worst),
-        worst
-            .utilization_percent
-            .map(|p| format!("{p:.1}%"))
-            .unwrap_or_default(),
-        worst.region
+        "[{severity}]{incomplete} {} critical, {} warning{overlaps}: {worst}",
+        s.critical, s.warning,
     );
     let subject = subject_text(&subject);
     let mut footer = String::new();
@@ -122,11 +163,18 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
             s.unknown
         );
     }
-    if s.overlap_groups > 0 {
+    if s.suppressed > 0 {
         let _ = writeln!(
             footer,
-            "{} group(s) of overlapping CIDRs.",
-            s.overlap_groups
+            "{} acknowledged (suppressed) resource(s) not listed.",
+            s.suppressed
+        );
+    }
+    let quiet_overlaps = s.overlap_groups - conflicts.len();
+    if quiet_overlaps > 0 {
+        let _ = writeln!(
+            footer,
+            "{quiet_overlaps} other group(s) of overlapping CIDRs: VPCs that cannot route to each other, or acknowledged (in the report)."
         );
     }
     let _ = write!(
@@ -136,14 +184,23 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
     );
 
     let mut body = format!(
-        "{} critical, {} warning of {} resources monitored.\n\n",
-        s.critical, s.warning, s.resources
+        "{} critical, {} warning of {} resources monitored{}.\n\n",
+        s.critical,
+        s.warning,
+        s.resources,
+        match conflicts.len() {
+            0 => String::new(),
+            n => format!("; {n} overlap(s) between VPCs that can route to each other"),
+        }
     );
     // Room for the footer and the "more" line.
     let budget = MAX_BODY_BYTES - footer.len() - 200;
+    let entries = breaches
+        .iter()
+        .map(|r| entry(r))
+        .chain(conflicts.iter().map(|g| conflict_entry(g)));
     let mut listed = 0;
-    for r in &breaches {
-        let e = entry(r);
+    for e in entries {
         if body.len() + e.len() + 1 > budget {
             break;
         }
@@ -151,19 +208,21 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
         body.push('\n');
         listed += 1;
     }
-    if listed < breaches.len() {
+    let total = breaches.len() + conflicts.len();
+    if listed < total {
         let _ = writeln!(
             body,
-            "...and {} more resource(s) in breach, not listed here (message size limit).\n",
-            breaches.len() - listed
+            "...and {} more not listed here (message size limit).\n",
+            total - listed
         );
     }
     body.push_str(&footer);
     Some(Alert {
         subject,
         body,
-        severity: worst.status,
+        severity,
         breach_count: breaches.len(),
+        overlap_conflicts: conflicts.len(),
     })
 }
 
@@ -222,7 +281,9 @@ impl Sink for SnsSink {
 
     async fn deliver(&self, report: &Report, _ctx: &RunContext) -> Result<Delivery, SinkError> {
         let Some(alert) = compose(report, &self.report_location) else {
-            return Ok(Delivery::nothing("nothing in breach: no alert"));
+            return Ok(Delivery::nothing(
+                "nothing in breach and no routing overlap: no alert",
+            ));
         };
         let first = self.publish(&alert).await;
         let (sent, note) = match first {
@@ -245,8 +306,8 @@ impl Sink for SnsSink {
             Err(other) => return Err(other),
         };
         Ok(Delivery::sent(format!(
-            "alert {} ({} in breach) published to {} as message {sent}{note}",
-            alert.severity, alert.breach_count, self.topic_arn,
+            "alert {} ({} in breach, {} routing overlap(s)) published to {} as message {sent}{note}",
+            alert.severity, alert.breach_count, alert.overlap_conflicts, self.topic_arn,
         )))
     }
 }
@@ -272,6 +333,10 @@ impl SnsSink {
             .message_attributes(
                 "breach_count",
                 attribute("Number", alert.breach_count.to_string()),
+            )
+            .message_attributes(
+                "overlap_conflicts",
+                attribute("Number", alert.overlap_conflicts.to_string()),
             )
             .send()
             .await

@@ -1,5 +1,5 @@
 //! EC2 adapter: DescribeRegions, DescribeVpcs and DescribeSubnets, paginated, mapped
-//! into [`crate::domain::inventory`] types.
+//! into [`crate::domain::inventory`] types; then the scope's connectivity sweep.
 
 use super::accounts::AccountAccess;
 use super::map::{association_counts, push_cidr, sdk_error, tags};
@@ -123,7 +123,8 @@ fn no_id(field: &str) -> String {
 const IPV4: Option<Family> = Some(Family::Ipv4);
 const IPV6: Option<Family> = Some(Family::Ipv6);
 
-/// One sweep of VPCs and one of subnets for the whole region (not one call per VPC).
+/// One sweep of VPCs, one of subnets and one of connectivity for the whole region
+/// (not one call per VPC).
 pub async fn scan_region(client: &Client, scope: &Scope) -> Result<ScopeInventory, ScanError> {
     let mut found = ScopeInventory::default();
 
@@ -152,6 +153,7 @@ pub async fn scan_region(client: &Client, scope: &Scope) -> Result<ScopeInventor
             .subnets
             .extend(page.subnets().iter().map(|s| map_subnet(s, scope)));
     }
+    found.connectivity = super::connectivity::sweep(client, scope).await;
     Ok(found)
 }
 

@@ -5,7 +5,7 @@
 use aws_sdk_ec2::config::retry::RetryConfig;
 use aws_sdk_ec2::types as ec2;
 use aws_sdk_ec2::Client;
-use aws_smithy_mocks::{mock_client, Rule, RuleMode};
+use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
@@ -14,8 +14,47 @@ use ipnet::IpNet;
 use std::time::Duration;
 
 /// A client over the mock rules. Retries are real (standard mode, 3 attempts) but the
-/// backoff is 1 ms so throttling tests are fast and deterministic.
+/// backoff is 1 ms so throttling tests are fast and deterministic. The scope's
+/// connectivity sweep, which follows every scan, finds nothing unless `rules` say
+/// otherwise (their rules come first).
 pub fn mocked(mode: RuleMode, rules: &[&Rule]) -> Client {
+    // In order, each call is answered once; in any order, for every scan.
+    let quiet = no_connectivity(mode != RuleMode::Sequential);
+    let mut all: Vec<&Rule> = rules.to_vec();
+    all.extend(quiet.iter());
+    mocked_exactly(mode, &all)
+}
+
+/// Empty answers to the three connectivity calls, once or for any number of scans.
+pub fn no_connectivity(repeat: bool) -> [Rule; 3] {
+    let times = if repeat { usize::MAX } else { 1 };
+    [
+        mock!(Client::describe_transit_gateway_vpc_attachments)
+            .sequence()
+            .output(|| {
+                aws_sdk_ec2::operation::describe_transit_gateway_vpc_attachments::DescribeTransitGatewayVpcAttachmentsOutput::builder().build()
+            })
+            .times(times)
+            .build(),
+        mock!(Client::describe_transit_gateway_peering_attachments)
+            .sequence()
+            .output(|| {
+                aws_sdk_ec2::operation::describe_transit_gateway_peering_attachments::DescribeTransitGatewayPeeringAttachmentsOutput::builder().build()
+            })
+            .times(times)
+            .build(),
+        mock!(Client::describe_vpc_peering_connections)
+            .sequence()
+            .output(|| {
+                aws_sdk_ec2::operation::describe_vpc_peering_connections::DescribeVpcPeeringConnectionsOutput::builder().build()
+            })
+            .times(times)
+            .build(),
+    ]
+}
+
+/// A client over exactly these rules.
+pub fn mocked_exactly(mode: RuleMode, rules: &[&Rule]) -> Client {
     mock_client!(aws_sdk_ec2, mode, rules, |b| b.retry_config(
         RetryConfig::standard()
             .with_max_attempts(3)

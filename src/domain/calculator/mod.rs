@@ -7,8 +7,10 @@
 //!    ([`ipam`]);
 //! 3. each kind of record is measured and its thresholds applied ([`subnet`],
 //!    [`vpc`], [`pool`]);
-//! 4. VPC CIDRs that share addresses are grouped ([`overlaps`]);
-//! 5. the records are sorted worst first ([`order`], run by its fast twin in
+//! 4. VPC CIDRs that share addresses are grouped, and each group is a conflict only
+//!    when its VPCs can route to each other ([`overlaps`], [`routing`]);
+//! 5. what the team acknowledged leaves the alert ([`suppress`]);
+//! 6. the records are sorted worst first ([`order`], run by its fast twin in
 //!    [`crate::domain::fast`]) and counted ([`summarize`]).
 
 mod allocation;
@@ -16,15 +18,17 @@ mod ipam;
 mod order;
 mod overlaps;
 mod pool;
+mod routing;
 mod shared;
 mod subnet;
+mod suppress;
 mod vpc;
 
 use crate::domain::fast;
 use crate::domain::inventory::{Inventory, Subnet, Tags, Vpc};
 pub use crate::domain::report::Calculated;
 use crate::domain::report::{
-    AppliedThresholds, OverlapGroup, ResourceRecord, ResourceType, Summary,
+    AppliedThresholds, OverlapGroup, ResourceRecord, ResourceType, Summary, Suppression,
 };
 use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use rustc_hash::FxBuildHasher;
@@ -34,12 +38,24 @@ pub use ipam::DISAGREEMENT_POINTS;
 pub use order::{sort_worst_first, worst_first};
 pub use overlaps::find_overlaps;
 pub use subnet::{usable_addresses, AWS_RESERVED_PER_SUBNET};
+pub use suppress::{AcceptedOverlap, Suppressions};
+
+/// [`calculate_with`] nothing acknowledged.
+pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSource) -> Calculated {
+    calculate_with(inv, thresholds, source, &Suppressions::default())
+}
 
 /// Consumes the inventory: each subnet's record takes over its strings.
-pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSource) -> Calculated {
+pub fn calculate_with(
+    inv: Inventory,
+    thresholds: &Thresholds,
+    source: ThresholdSource,
+    suppressions: &Suppressions,
+) -> Calculated {
     let run = RunThresholds {
         thresholds: *thresholds,
         source,
+        suppressions,
     };
     let ipam_complete = !inv.ipam_incomplete();
     let Inventory {
@@ -47,6 +63,8 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
         subnets,
         pools,
         resource_cidrs,
+        links,
+        connectivity_unread,
         ..
     } = inv;
 
@@ -74,7 +92,11 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
         resources.push(pool::pool_record(pool, &run));
     }
 
-    let overlaps = find_overlaps(&vpcs);
+    let domains = routing::RoutingDomains::new(&links);
+    let mut overlaps = find_overlaps(&vpcs);
+    for group in &mut overlaps {
+        overlaps::classify(group, &domains, &connectivity_unread, suppressions);
+    }
     fast::report_order::sort_worst_first(&mut resources);
     let summary = summarize(&resources, &overlaps);
     Calculated {
@@ -84,10 +106,12 @@ pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSourc
     }
 }
 
-/// The run's thresholds and where they came from; a resource's tags may override them.
-pub(crate) struct RunThresholds {
+/// The run's thresholds and where they came from (a resource's tags may override
+/// them), and what the run acknowledges.
+pub(crate) struct RunThresholds<'a> {
     thresholds: Thresholds,
     source: ThresholdSource,
+    suppressions: &'a Suppressions,
 }
 
 /// The thresholds that apply to one resource.
@@ -98,7 +122,12 @@ pub(crate) struct ResourceThresholds {
     tag_warning: Option<String>,
 }
 
-impl RunThresholds {
+impl RunThresholds<'_> {
+    /// Whether a resource with these tags in this account is acknowledged.
+    fn suppression(&self, tags: &Tags, account_id: &str) -> Option<Suppression> {
+        self.suppressions.resource(tags, account_id)
+    }
+
     fn for_tags(&self, tags: &Tags) -> ResourceThresholds {
         let (t, source, tag_warning) = self.thresholds.with_tags(self.source, tags);
         ResourceThresholds {
@@ -107,6 +136,7 @@ impl RunThresholds {
                 warning_percent: t.warning_percent,
                 critical_percent: t.critical_percent,
                 min_free_addresses: t.min_free_addresses,
+                min_free_block: t.min_free_block,
                 source,
             },
             tag_warning,
@@ -156,6 +186,7 @@ fn summarize(resources: &[ResourceRecord], overlaps: &[OverlapGroup]) -> Summary
     let mut s = Summary {
         resources: resources.len(),
         overlap_groups: overlaps.len(),
+        overlap_conflicts: overlaps.iter().filter(|g| g.alerts()).count(),
         ..Summary::default()
     };
     for r in resources {
@@ -177,6 +208,7 @@ fn summarize(resources: &[ResourceRecord], overlaps: &[OverlapGroup]) -> Summary
             .filter(|o| o.is_some_and(|o| o.disagrees))
             .count();
         match r.status {
+            _ if r.suppressed.is_some() => s.suppressed += 1,
             Status::Ok => s.ok += 1,
             Status::Unknown => s.unknown += 1,
             Status::Warning => s.warning += 1,

@@ -1,9 +1,12 @@
-//! VPC CIDR blocks that share addresses across VPCs, accounts and regions: the
-//! routing problem IPAM exists to prevent.
+//! VPC CIDR blocks that share addresses across VPCs, accounts and regions, and
+//! whether the VPCs can route to each other: only then is it the routing problem IPAM
+//! exists to prevent.
 
+use super::routing::RoutingDomains;
+use super::suppress::{Suppressions, BY_ACCEPTED_OVERLAPS};
 use crate::domain::cidr::{self, Family};
-use crate::domain::inventory::Vpc;
-use crate::domain::report::{OverlapGroup, OverlapMember};
+use crate::domain::inventory::{Scope, Vpc};
+use crate::domain::report::{OverlapGroup, OverlapMember, OverlapRouting, Suppression};
 use ipnet::IpNet;
 use std::cmp::Reverse;
 use std::collections::HashSet;
@@ -39,6 +42,9 @@ pub fn find_overlaps(vpcs: &[Vpc]) -> Vec<OverlapGroup> {
         if spans_several_vpcs(group) {
             groups.push(OverlapGroup {
                 cidr: *outer,
+                // Until classified: connected to nothing.
+                routing: OverlapRouting::Isolated,
+                suppressed: None,
                 members: group.iter().map(|(b, v)| member(v, b)).collect(),
             });
         }
@@ -62,5 +68,68 @@ fn member(vpc: &Vpc, block: &IpNet) -> OverlapMember {
         account_id: vpc.account_id.clone(),
         region: vpc.region.clone(),
         cidr: *block,
+        routing_domain: None,
     }
+}
+
+/// Names each member's routing domain and says whether the group is a conflict: two
+/// members of different VPCs in one domain whose blocks overlap each other (members of
+/// one group all lie in its outer block, but two inner ones may not touch). A conflict
+/// whose every overlapping pair is accepted is suppressed; a group without a conflict
+/// whose members' connectivity was not all read is unknown.
+pub fn classify(
+    group: &mut OverlapGroup,
+    domains: &RoutingDomains,
+    unread: &[Scope],
+    accepted: &Suppressions,
+) {
+    for m in &mut group.members {
+        m.routing_domain = domains.of_vpc(&m.region, &m.resource_id).map(Into::into);
+    }
+    let mut conflict = false;
+    let mut accepting = Vec::new();
+    let members = &group.members;
+    for (i, a) in members.iter().enumerate() {
+        let Some(domain) = &a.routing_domain else {
+            continue;
+        };
+        for b in &members[i + 1..] {
+            let same_domain = b.routing_domain.as_ref() == Some(domain);
+            let other_vpc = (a.region.as_str(), a.resource_id.as_str())
+                != (b.region.as_str(), b.resource_id.as_str());
+            let touch = cidr::contains(&a.cidr, &b.cidr) || cidr::contains(&b.cidr, &a.cidr);
+            if !(same_domain && other_vpc && touch) {
+                continue;
+            }
+            conflict = true;
+            match accepted.accepting((&a.resource_id, &a.cidr), (&b.resource_id, &b.cidr)) {
+                Some(entry) => accepting.push(entry.to_string()),
+                None => {
+                    // One pair nobody accepted makes the group alert: no need to look on.
+                    group.routing = OverlapRouting::Conflict;
+                    return;
+                }
+            }
+        }
+    }
+    let unknown = || {
+        group.members.iter().any(|m| {
+            unread
+                .iter()
+                .any(|s| s.account_id == m.account_id.as_str() && s.region == m.region.as_str())
+        })
+    };
+    group.routing = if conflict {
+        accepting.sort();
+        accepting.dedup();
+        group.suppressed = Some(Suppression {
+            by: BY_ACCEPTED_OVERLAPS.into(),
+            reason: format!("accepted by {}", accepting.join(", ")),
+        });
+        OverlapRouting::Conflict
+    } else if unknown() {
+        OverlapRouting::Unknown
+    } else {
+        OverlapRouting::Isolated
+    };
 }

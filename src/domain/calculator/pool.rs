@@ -7,6 +7,7 @@ use crate::domain::cidr::{self, Family};
 use crate::domain::inventory::{IpamPool, NAME_TAG};
 use crate::domain::report::{KindDetails, Measure, PoolDetails, ResourceRecord, ResourceType};
 use crate::domain::text::Text;
+use crate::domain::thresholds::{free_block_breach, Rule, Status};
 use ipnet::IpNet;
 
 pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
@@ -30,8 +31,17 @@ pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
     let family = pool.cidrs.first().map(Family::of).unwrap_or(Family::Ipv4);
     let (unit, per_unit) = reporting_unit(family);
     let free = total - used;
-    // A floor of free addresses means nothing for IPv6.
-    let floor_free = (family == Family::Ipv4).then_some(free);
+    // A floor of free addresses, or of a free /N, means nothing for IPv6.
+    let ipv4 = family == Family::Ipv4;
+    let mut assessment = t.thresholds.assess(used, total, ipv4.then_some(free));
+    let largest_free_block = cidr::largest(&free_blocks);
+    if let Some(detail) =
+        free_block_breach(t.thresholds.min_free_block, largest_free_block.as_ref())
+    {
+        if ipv4 && total > 0 {
+            assessment.raise(Status::Warning, Rule::MinFreeBlock, detail);
+        }
+    }
 
     ResourceRecord {
         resource_type: ResourceType::IpamPool,
@@ -55,9 +65,11 @@ pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
         used: used / per_unit,
         free: free / per_unit,
         utilization_percent: percent(used, total),
-        status: t.thresholds.status(used, total, floor_free),
+        status: assessment.status,
+        reasons: assessment.reasons,
+        suppressed: run.suppression(&pool.tags, &pool.account_id),
         thresholds: t.applied,
-        largest_free_block: cidr::largest(&free_blocks),
+        largest_free_block,
         free_blocks,
         cidr_blocks: blocks,
         kind: KindDetails::IpamPool {

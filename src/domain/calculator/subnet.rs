@@ -8,7 +8,7 @@ use crate::domain::inventory::{Subnet, NAME_TAG};
 use crate::domain::report::{
     IpamObservation, KindDetails, Measure, ResourceRecord, ResourceType, Unit,
 };
-use crate::domain::thresholds::Status;
+use crate::domain::thresholds::Assessment;
 use ipnet::IpNet;
 
 /// Addresses AWS keeps in every IPv4 subnet: network, router, DNS, future use, broadcast.
@@ -108,12 +108,13 @@ pub fn subnet_record(
 
     let f = measure(&s, &mut warnings);
     let utilization = f.free.and_then(|_| percent(f.used, f.usable));
-    let status = match f.free {
-        Some(free) => t.thresholds.status(f.used, f.usable, Some(free)),
+    let assessment = match f.free {
+        Some(free) => t.thresholds.assess(f.used, f.usable, Some(free)),
         // AWS reports no IPv6 usage, and a /64 holds 2^64 addresses: nothing to fear.
-        None if f.family == Family::Ipv6 => Status::Ok,
+        None if f.family == Family::Ipv6 => Assessment::ok(),
         // No count, or no readable CIDR: not measured, so not known to be fine.
-        None => Status::Unknown,
+        None if s.ipv4_cidr.is_some() => Assessment::unmeasured("AWS gave no usable address count"),
+        None => Assessment::unmeasured("no readable CIDR"),
     };
     let ipam_observed = ipam_observed.map(|mut o| {
         o.disagrees = disagrees(o.ip_usage_percent, utilization);
@@ -123,6 +124,7 @@ pub fn subnet_record(
         warnings.push(disagreement_warning(None, o, utilization));
     }
 
+    let suppressed = run.suppression(&s.tags, &s.account_id);
     let mut cidrs = Vec::with_capacity(1 + s.ipv6_cidrs.len());
     cidrs.extend(s.ipv4_cidr);
     cidrs.extend(&s.ipv6_cidrs);
@@ -144,7 +146,9 @@ pub fn subnet_record(
         used: f.used,
         free: f.free.unwrap_or(0),
         utilization_percent: utilization,
-        status,
+        status: assessment.status,
+        reasons: assessment.reasons,
+        suppressed,
         thresholds: t.applied,
         largest_free_block: None,
         free_blocks: Vec::new(),

@@ -1,6 +1,8 @@
-//! VPC records. A VPC has two figures: its *allocation*, the share of its CIDR space
-//! covered by subnets, which gives its status; and its *address usage*, addresses in
-//! use over usable addresses across its IPv4 subnets, reported beside it.
+//! VPC records. A VPC's status follows what runs out: the addresses in use across
+//! its IPv4 subnets. Its *allocation*, the share of its CIDR space covered by
+//! subnets, is a planning fact ("is there room for a new subnet?"): a VPC carved into
+//! subnets on day one is full by allocation and fine by usage. Space alerts are
+//! opt-in through the `min_free_block` rule.
 
 use super::allocation::{block_usage, percent};
 use super::ipam::{disagreement_warning, IpamView};
@@ -9,9 +11,10 @@ use super::RunThresholds;
 use crate::domain::cidr::{self, Family};
 use crate::domain::inventory::{Subnet, Vpc, NAME_TAG};
 use crate::domain::report::{
-    AddressUsage, BlockUsage, KindDetails, Measure, ResourceRecord, ResourceType, Unit,
+    BlockUsage, KindDetails, Measure, ResourceRecord, ResourceType, Unit, VpcAllocation,
 };
 use crate::domain::text::Text;
+use crate::domain::thresholds::{free_block_breach, Assessment, Rule, Status};
 use ipnet::IpNet;
 
 /// A VPC's record from its own subnets (those of its region and id).
@@ -32,26 +35,20 @@ pub fn vpc_record(
         .collect();
     let mut blocks = Vec::with_capacity(vpc.ipv4_blocks.len() + vpc.ipv6_blocks.len());
     let mut free_blocks = Vec::new();
-    let (mut total, mut allocated) = (0u128, 0u128);
+    let (mut space, mut allocated) = (0u128, 0u128);
     for block in &vpc.ipv4_blocks {
         let (usage, split) = block_usage(block, &v4);
         // Saturating: the sums stay in range for IPv4 blocks, whatever a source hands in.
-        total = total.saturating_add(cidr::size(block));
+        space = space.saturating_add(cidr::size(block));
         allocated = allocated.saturating_add(split.covered);
         free_blocks.extend(split.free);
         blocks.push(usage);
     }
-    warnings.extend(subnets_outside_blocks(vpc, subnets));
-
-    // The IPv4 space as a whole, and each IPv6 block on its own (in /64s, no floor).
-    let mut status = t
-        .thresholds
-        .status(allocated, total, Some(total - allocated));
+    // IPv6 blocks: allocation per block only; AWS reports no IPv6 usage.
     for block in &vpc.ipv6_blocks {
-        let (usage, _) = block_usage(block, &v6);
-        status = status.max(t.thresholds.status(usage.allocated, usage.total, None));
-        blocks.push(usage);
+        blocks.push(block_usage(block, &v6).0);
     }
+    warnings.extend(subnets_outside_blocks(vpc, subnets));
 
     for b in &mut blocks {
         let pool = ipam.managing_pool(&vpc.id, &b.cidr);
@@ -61,6 +58,33 @@ pub fn vpc_record(
         if let Some(seen) = b.ipam_observed.as_ref().filter(|o| o.disagrees) {
             let ours = Some(b.allocation_percent);
             warnings.push(disagreement_warning(Some(&b.cidr), seen, ours));
+        }
+    }
+
+    let usage = address_usage(subnets);
+    let no_cidr = vpc.ipv4_blocks.is_empty() && vpc.ipv6_blocks.is_empty();
+    let mut assessment = if no_cidr {
+        // The source's warning says why: nothing readable, so not known to be fine.
+        Assessment::unmeasured("no readable CIDR")
+    } else if usage.usable > 0 {
+        let free = usage.usable - usage.used;
+        t.thresholds.assess(usage.used, usage.usable, Some(free))
+    } else if usage.unmeasured > 0 {
+        // Subnets whose counts AWS did not give: not known to be fine.
+        let n = usage.unmeasured;
+        Assessment::unmeasured(format!(
+            "none of its {n} IPv4 subnet(s) has an address count"
+        ))
+    } else {
+        // No IPv4 subnet: nothing is in use, so nothing can run out.
+        Assessment::ok()
+    };
+    let largest_free_block = cidr::largest(&free_blocks);
+    if !vpc.ipv4_blocks.is_empty() {
+        if let Some(detail) =
+            free_block_breach(t.thresholds.min_free_block, largest_free_block.as_ref())
+        {
+            assessment.raise(Status::Warning, Rule::MinFreeBlock, detail);
         }
     }
 
@@ -80,20 +104,31 @@ pub fn vpc_record(
             .collect(),
         address_family: Family::Ipv4,
         managed: managed_as_a_whole(&blocks),
-        measure: Measure::Allocation,
+        measure: if no_cidr || (usage.measured == 0 && usage.unmeasured > 0) {
+            Measure::None
+        } else {
+            Measure::Addresses
+        },
         unit: Unit::Address,
-        total,
-        usable: total,
-        used: allocated,
-        free: total - allocated,
-        utilization_percent: percent(allocated, total),
-        status,
+        total: usage.total,
+        usable: usage.usable,
+        used: usage.used,
+        free: usage.usable - usage.used,
+        utilization_percent: percent(usage.used, usage.usable),
+        status: assessment.status,
+        reasons: assessment.reasons,
+        suppressed: run.suppression(&vpc.tags, &vpc.account_id),
         thresholds: t.applied,
-        largest_free_block: cidr::largest(&free_blocks),
+        largest_free_block,
         free_blocks,
         cidr_blocks: blocks,
         kind: KindDetails::Vpc {
-            address_usage: address_usage(subnets),
+            allocation: VpcAllocation {
+                total: space,
+                allocated,
+                free: space - allocated,
+                allocation_percent: percent(allocated, space),
+            },
         },
         warnings,
     }
@@ -127,22 +162,38 @@ fn managed_as_a_whole(blocks: &[BlockUsage]) -> Option<bool> {
     }
 }
 
-/// Addresses used over usable across the subnets whose usage AWS reported.
+/// The addresses of a VPC's IPv4 subnets whose usage AWS reported.
+struct AddressUsage {
+    /// Subnet sizes, usable addresses (size less AWS's five) and addresses in use.
+    total: u128,
+    usable: u128,
+    used: u128,
+    /// IPv4 subnets counted, and those without a usable count.
+    measured: usize,
+    unmeasured: usize,
+}
+
 fn address_usage(subnets: &[&Subnet]) -> AddressUsage {
-    let (mut usable, mut used) = (0u128, 0u128);
+    let mut u = AddressUsage {
+        total: 0,
+        usable: 0,
+        used: 0,
+        measured: 0,
+        unmeasured: 0,
+    };
     for s in subnets {
         let Some(net) = s.ipv4_cidr else { continue };
-        let u = usable_addresses(&net);
+        let usable = usable_addresses(&net);
         // The subnet's own record carries any warning about its count.
-        if let Some(available) = checked_available(s.available_ips, u, &mut Vec::new()) {
-            usable = usable.saturating_add(u);
-            used = used.saturating_add(u - available);
+        match checked_available(s.available_ips, usable, &mut Vec::new()) {
+            Some(available) => {
+                u.total = u.total.saturating_add(cidr::size(&net));
+                u.usable = u.usable.saturating_add(usable);
+                u.used = u.used.saturating_add(usable - available);
+                u.measured += 1;
+            }
+            None => u.unmeasured += 1,
         }
     }
-    AddressUsage {
-        usable,
-        used,
-        free: usable - used,
-        utilization_percent: percent(used, usable),
-    }
+    u
 }
