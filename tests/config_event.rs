@@ -3,6 +3,7 @@
 use ipam_monitor::app::config::{AccountSelection, Config, FailOn, MetricsMode, RegionSelection};
 use ipam_monitor::app::event::{parse_event, Trigger};
 use ipam_monitor::aws::setup::{RetryMode, RetrySettings};
+use ipam_monitor::domain::calculator::{AcceptedOverlap, Suppressions};
 use ipam_monitor::domain::thresholds::ThresholdSource;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -436,5 +437,58 @@ fn bad_events_name_field_and_value() {
                 "error {err:?} for {event} should contain {part:?}"
             );
         }
+    }
+}
+
+#[test]
+fn space_alerts_and_acknowledgements() {
+    let region = ("AWS_REGION", "us-east-1");
+    let c = config(&[region]).unwrap();
+    assert_eq!(c.thresholds.min_free_block, None);
+    assert_eq!(c.suppressions, Suppressions::default());
+
+    let c = config(&[
+        region,
+        ("MIN_FREE_BLOCK", "/24"),
+        ("SUPPRESS_ACCOUNTS", "999988887777"),
+        (
+            "ACCEPTED_OVERLAPS",
+            "vpc-0a1b2c3d4e5f60718, 172.31.0.0/16, 10.0.0.1/8, vpc-12345678",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(c.thresholds.min_free_block, Some(24));
+    assert_eq!(c.suppressions.accounts, ["999988887777"]);
+    assert_eq!(
+        c.suppressions.accepted_overlaps,
+        [
+            AcceptedOverlap::Vpc("vpc-0a1b2c3d4e5f60718".into()),
+            AcceptedOverlap::Cidr("172.31.0.0/16".parse().unwrap()),
+            // A host address with a prefix means its network.
+            AcceptedOverlap::Cidr("10.0.0.0/8".parse().unwrap()),
+            AcceptedOverlap::Vpc("vpc-12345678".into()),
+        ]
+    );
+    assert_eq!(
+        config(&[region, ("MIN_FREE_BLOCK", "28")])
+            .unwrap()
+            .thresholds
+            .min_free_block,
+        Some(28)
+    );
+
+    for (variable, value, named) in [
+        ("MIN_FREE_BLOCK", "33", "\"33\""),
+        ("MIN_FREE_BLOCK", "/0", "\"/0\""),
+        ("MIN_FREE_BLOCK", "big", "\"big\""),
+        ("SUPPRESS_ACCOUNTS", "lab", "\"lab\""),
+        ("ACCEPTED_OVERLAPS", "vpc-1, 10.0.0.0/8", "\"vpc-1\""),
+        ("ACCEPTED_OVERLAPS", "10.0.0.0/33", "\"10.0.0.0/33\""),
+    ] {
+        let err = config(&[region, (variable, value)]).unwrap_err();
+        assert!(
+            err.contains(variable) && err.contains(named),
+            "{variable}={value}: {err}"
+        );
     }
 }

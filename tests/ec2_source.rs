@@ -11,7 +11,7 @@ use aws_sdk_ec2::types as ec2;
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use ec2_mocks::{ec2_error, mocked, net, tag, tags, throttled};
+use ec2_mocks::{ec2_error, mocked, mocked_exactly, net, tag, tags, throttled};
 use ipam_monitor::domain::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
 use ipam_monitor::source::ec2::{list_regions, scan_region, scope_client, PAGE_SIZE};
 use std::collections::BTreeSet;
@@ -917,6 +917,197 @@ async fn error_on_describe_vpcs_names_that_operation_and_skips_subnets() {
     assert_eq!(err.account_id, ACCOUNT);
     assert_eq!(err.region, REGION);
     assert_eq!(subnets.num_calls(), 0);
+}
+
+// ---------------------------------------------------------------------------------
+// Connectivity
+// ---------------------------------------------------------------------------------
+
+fn tgw_attachment(
+    id: &str,
+    tgw: &str,
+    vpc: &str,
+    state: ec2::TransitGatewayAttachmentState,
+) -> ec2::TransitGatewayVpcAttachment {
+    ec2::TransitGatewayVpcAttachment::builder()
+        .transit_gateway_attachment_id(id)
+        .transit_gateway_id(tgw)
+        .vpc_id(vpc)
+        .vpc_owner_id(ACCOUNT)
+        .state(state)
+        .build()
+}
+
+fn peering_info(vpc: &str, region: &str) -> ec2::VpcPeeringConnectionVpcInfo {
+    ec2::VpcPeeringConnectionVpcInfo::builder()
+        .vpc_id(vpc)
+        .owner_id(SHARING_ACCOUNT)
+        .region(region)
+        .build()
+}
+
+#[tokio::test]
+async fn connectivity_keeps_live_links_with_their_regions_and_drops_gone_ones() {
+    use aws_sdk_ec2::operation::describe_transit_gateway_peering_attachments::DescribeTransitGatewayPeeringAttachmentsOutput;
+    use aws_sdk_ec2::operation::describe_transit_gateway_vpc_attachments::DescribeTransitGatewayVpcAttachmentsOutput;
+    use aws_sdk_ec2::operation::describe_vpc_peering_connections::DescribeVpcPeeringConnectionsOutput;
+    use ec2::TransitGatewayAttachmentState as S;
+    use ipam_monitor::domain::inventory::{Connectivity, Endpoint};
+
+    let vpcs = single_vpc_page(vec![]);
+    let subnets = single_subnet_page(vec![]);
+    let attachments = mock!(Client::describe_transit_gateway_vpc_attachments)
+        .match_requests(|r| r.max_results() == Some(1000))
+        .then_output(|| {
+            DescribeTransitGatewayVpcAttachmentsOutput::builder()
+                .transit_gateway_vpc_attachments(tgw_attachment(
+                    "tgw-attach-1",
+                    "tgw-1",
+                    "vpc-1",
+                    S::Available,
+                ))
+                .transit_gateway_vpc_attachments(tgw_attachment(
+                    "tgw-attach-2",
+                    "tgw-1",
+                    "vpc-2",
+                    S::PendingAcceptance,
+                ))
+                .transit_gateway_vpc_attachments(tgw_attachment(
+                    "tgw-attach-3",
+                    "tgw-1",
+                    "vpc-3",
+                    S::Deleted,
+                ))
+                .build()
+        });
+    let tgw_peerings =
+        mock!(Client::describe_transit_gateway_peering_attachments).then_output(|| {
+            DescribeTransitGatewayPeeringAttachmentsOutput::builder()
+                .transit_gateway_peering_attachments(
+                    ec2::TransitGatewayPeeringAttachment::builder()
+                        .transit_gateway_attachment_id("tgw-attach-p")
+                        .requester_tgw_info(
+                            ec2::PeeringTgwInfo::builder()
+                                .transit_gateway_id("tgw-1")
+                                .region(REGION)
+                                .build(),
+                        )
+                        .accepter_tgw_info(
+                            ec2::PeeringTgwInfo::builder()
+                                .transit_gateway_id("tgw-9")
+                                .region("us-west-2")
+                                .build(),
+                        )
+                        .state(S::Available)
+                        .build(),
+                )
+                .build()
+        });
+    let peerings = mock!(Client::describe_vpc_peering_connections).then_output(|| {
+        let status = |code| {
+            ec2::VpcPeeringConnectionStateReason::builder()
+                .code(code)
+                .build()
+        };
+        DescribeVpcPeeringConnectionsOutput::builder()
+            .vpc_peering_connections(
+                ec2::VpcPeeringConnection::builder()
+                    .vpc_peering_connection_id("pcx-live")
+                    .requester_vpc_info(peering_info("vpc-1", REGION))
+                    .accepter_vpc_info(peering_info("vpc-far", "ap-south-1"))
+                    .status(status(ec2::VpcPeeringConnectionStateReasonCode::Active))
+                    .build(),
+            )
+            .vpc_peering_connections(
+                ec2::VpcPeeringConnection::builder()
+                    .vpc_peering_connection_id("pcx-rejected")
+                    .requester_vpc_info(peering_info("vpc-1", REGION))
+                    .accepter_vpc_info(peering_info("vpc-2", REGION))
+                    .status(status(ec2::VpcPeeringConnectionStateReasonCode::Rejected))
+                    .build(),
+            )
+            .build()
+    });
+    let client = mocked_exactly(
+        RuleMode::MatchAny,
+        &[&vpcs, &subnets, &attachments, &tgw_peerings, &peerings],
+    );
+
+    let inv = scan_region(&client, &scope()).await.expect("scan succeeds");
+
+    let Connectivity::Read(links) = inv.connectivity else {
+        panic!("sweep failed: {:?}", inv.connectivity);
+    };
+    let ids: Vec<&str> = links.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["tgw-attach-1", "tgw-attach-2", "tgw-attach-p", "pcx-live"]
+    );
+    assert_eq!(
+        links[0].ends,
+        [
+            Endpoint::Vpc {
+                region: REGION.into(),
+                id: "vpc-1".into()
+            },
+            Endpoint::TransitGateway("tgw-1".into())
+        ]
+    );
+    // A peering's far end is in its own region.
+    assert_eq!(
+        links[3].ends[1],
+        Endpoint::Vpc {
+            region: "ap-south-1".into(),
+            id: "vpc-far".into()
+        }
+    );
+    assert_eq!(
+        (
+            attachments.num_calls(),
+            tgw_peerings.num_calls(),
+            peerings.num_calls()
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_denied_connectivity_sweep_keeps_the_scope_and_names_the_operation() {
+    use aws_sdk_ec2::operation::describe_transit_gateway_vpc_attachments::DescribeTransitGatewayVpcAttachmentsOutput;
+    use ipam_monitor::domain::inventory::Connectivity;
+
+    let vpcs = single_vpc_page(vec![vpc("vpc-1", "10.0.0.0/16")]);
+    let subnets = single_subnet_page(vec![]);
+    let attachments = mock!(Client::describe_transit_gateway_vpc_attachments)
+        .then_output(|| DescribeTransitGatewayVpcAttachmentsOutput::builder().build());
+    let denied =
+        mock!(Client::describe_transit_gateway_peering_attachments).then_http_response(|| {
+            ec2_error(
+                403,
+                "UnauthorizedOperation",
+                "You are not authorized to perform this operation.",
+            )
+        });
+    let client = mocked_exactly(
+        RuleMode::MatchAny,
+        &[&vpcs, &subnets, &attachments, &denied],
+    );
+
+    let inv = scan_region(&client, &scope())
+        .await
+        .expect("the scope itself is read");
+    assert_eq!(inv.vpcs.len(), 1);
+    let Connectivity::Failed(e) = inv.connectivity else {
+        panic!("expected a failed sweep");
+    };
+    assert_eq!(
+        (e.operation.as_str(), e.code.as_deref(), e.region.as_str()),
+        (
+            "DescribeTransitGatewayPeeringAttachments",
+            Some("UnauthorizedOperation"),
+            REGION
+        )
+    );
 }
 
 // ---------------------------------------------------------------------------------

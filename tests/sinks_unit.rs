@@ -7,9 +7,9 @@ use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
 use ipam_monitor::app::handler::RunOutput;
 use ipam_monitor::domain::calculator::calculate;
-use ipam_monitor::domain::inventory::{Inventory, ScanError, Subnet, Tags};
-use ipam_monitor::domain::report::{Report, Timestamp};
-use ipam_monitor::domain::thresholds::{ThresholdSource, Thresholds};
+use ipam_monitor::domain::inventory::{Endpoint, Inventory, Link, ScanError, Subnet, Tags, Vpc};
+use ipam_monitor::domain::report::{Report, Suppression, Timestamp};
+use ipam_monitor::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use ipam_monitor::sinks::cloudwatch::{batches, CloudWatchSink};
 use ipam_monitor::sinks::downstream::chunk_payloads;
 use ipam_monitor::sinks::emf::EmfSink;
@@ -72,6 +72,94 @@ fn ctx() -> RunContext {
 #[test]
 fn no_breach_means_no_alert() {
     assert!(compose(&report(10, usize::MAX), "x").is_none());
+}
+
+#[test]
+fn acknowledged_breaches_do_not_page() {
+    let mut r = report(3, 2); // subnets 0 and 2 are full
+    for rec in r.resources.iter_mut().filter(|x| x.status.is_breach()) {
+        rec.suppressed = Some(Suppression {
+            by: "tag ipam-monitor:suppress".into(),
+            reason: "known".into(),
+        });
+    }
+    assert!(compose(&r, "x").is_none());
+}
+
+/// Two VPCs sharing 10.0.0.0/16 on one Transit Gateway, nothing in breach.
+fn routing_conflict_report() -> Report {
+    let vpc = |id: &str, account: &str| Vpc {
+        id: id.into(),
+        account_id: account.into(),
+        region: "us-east-1".into(),
+        is_default: false,
+        ipv4_blocks: vec!["10.0.0.0/16".parse().unwrap()],
+        ipv6_blocks: vec![],
+        tags: Tags::new(),
+        warnings: vec![],
+    };
+    let attach = |att: &str, id: &str| Link {
+        id: att.into(),
+        ends: [
+            Endpoint::Vpc {
+                region: "us-east-1".into(),
+                id: id.into(),
+            },
+            Endpoint::TransitGateway("tgw-0123".into()),
+        ],
+    };
+    let inv = Inventory {
+        vpcs: vec![vpc("vpc-a", "111111111111"), vpc("vpc-b", "222222222222")],
+        links: vec![
+            attach("tgw-attach-a", "vpc-a"),
+            attach("tgw-attach-b", "vpc-b"),
+        ],
+        ..Inventory::default()
+    };
+    let calc = calculate(inv, &Thresholds::default(), ThresholdSource::Config);
+    Report::new(
+        "run-7".into(),
+        humantime::parse_rfc3339("2026-11-23T12:00:00Z").unwrap(),
+        Thresholds::default(),
+        ThresholdSource::Config,
+        vec![],
+        vec![],
+        calc,
+    )
+}
+
+#[test]
+fn an_overlap_that_can_route_pages_on_its_own() {
+    let r = routing_conflict_report();
+    let a = compose(&r, "x").expect("a routing conflict alerts");
+    assert_eq!(
+        (a.severity, a.breach_count, a.overlap_conflicts),
+        (Status::Warning, 0, 1)
+    );
+    assert_eq!(
+        a.subject,
+        "[WARNING] 0 critical, 0 warning, 1 routing overlap(s): overlap 10.0.0.0/16"
+    );
+    assert!(
+        a.body.contains(
+            "OVERLAP 10.0.0.0/16 between VPCs that can route to each other\n  vpc-a 10.0.0.0/16 <-> vpc-b 10.0.0.0/16 via tgw-0123\n"
+        ),
+        "{}",
+        a.body
+    );
+    assert!(
+        a.body.contains("  vpc-b 222222222222 us-east-1\n"),
+        "{}",
+        a.body
+    );
+
+    // Accepted: reported, no alert.
+    let mut r = r;
+    r.outcome.overlaps[0].suppressed = Some(Suppression {
+        by: "ACCEPTED_OVERLAPS".into(),
+        reason: "accepted by vpc-a".into(),
+    });
+    assert!(compose(&r, "x").is_none());
 }
 
 #[test]

@@ -386,9 +386,24 @@ pub struct OverlapGroup {
     pub cidr: IpNet,
     /// Whether the overlapping VPCs can route to each other.
     pub routing: OverlapRouting,
-    /// Set when the overlap is acknowledged (`ACCEPTED_OVERLAPS`).
+    /// Set when every conflict is acknowledged (`ACCEPTED_OVERLAPS`).
     pub suppressed: Option<Suppression>,
     pub members: Vec<OverlapMember>,
+    /// The pairs of overlapping members that can route to each other.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<OverlapConflict>,
+}
+
+/// Two VPCs whose blocks overlap and that can route to each other.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct OverlapConflict {
+    pub vpc_ids: [Text; 2],
+    pub cidrs: [IpNet; 2],
+    /// The Transit Gateway domain (`tgw-...`) or VPC peering (`pcx-...`) they share.
+    pub via: Text,
+    /// The `ACCEPTED_OVERLAPS` entry that acknowledges this pair, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted_by: Option<String>,
 }
 
 impl OverlapGroup {
@@ -401,8 +416,8 @@ impl OverlapGroup {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OverlapRouting {
-    /// Two overlapping VPCs share a routing domain (Transit Gateway, peering): traffic
-    /// to the shared addresses cannot reach both. Alerts.
+    /// Two overlapping VPCs can route to each other (one Transit Gateway domain, or a
+    /// peering): traffic to the shared addresses cannot reach both. Alerts.
     Conflict,
     /// No two overlapping VPCs are connected: reuse that cannot collide. Report only.
     Isolated,
@@ -416,8 +431,8 @@ pub struct OverlapMember {
     pub account_id: Text,
     pub region: Text,
     pub cidr: IpNet,
-    /// The routing domain the VPC belongs to, named by its smallest Transit Gateway
-    /// or peering id; `null` when the VPC is connected to nothing.
+    /// The Transit Gateway domain the VPC is attached to, named by its smallest
+    /// gateway id; `null` when no gateway connects it (it may still be peered).
     pub routing_domain: Option<Text>,
 }
 

@@ -80,22 +80,22 @@ fn entry(r: &ResourceRecord) -> String {
     s
 }
 
-/// One overlap group that can route, for the alert body.
+/// One overlap group that can route, for the alert body: each pair that collides and
+/// what connects it (accepted pairs left out), then every member with its account.
 fn conflict_entry(g: &OverlapGroup) -> String {
     let mut s = format!(
         "OVERLAP {} between VPCs that can route to each other\n",
         g.cidr
     );
-    for m in &g.members {
+    for c in g.conflicts.iter().filter(|c| c.accepted_by.is_none()) {
         let _ = writeln!(
             s,
-            "  {} {} {} {}  domain {}",
-            m.resource_id,
-            m.cidr,
-            m.account_id,
-            m.region,
-            m.routing_domain.as_deref().unwrap_or("none")
+            "  {} {} <-> {} {} via {}",
+            c.vpc_ids[0], c.cidrs[0], c.vpc_ids[1], c.cidrs[1], c.via
         );
+    }
+    for m in &g.members {
+        let _ = writeln!(s, "  {} {} {}", m.resource_id, m.account_id, m.region);
     }
     s
 }

@@ -6,7 +6,9 @@ use super::routing::RoutingDomains;
 use super::suppress::{Suppressions, BY_ACCEPTED_OVERLAPS};
 use crate::domain::cidr::{self, Family};
 use crate::domain::inventory::{Scope, Vpc};
-use crate::domain::report::{OverlapGroup, OverlapMember, OverlapRouting, Suppression};
+use crate::domain::report::{
+    OverlapConflict, OverlapGroup, OverlapMember, OverlapRouting, Suppression,
+};
 use ipnet::IpNet;
 use std::cmp::Reverse;
 use std::collections::HashSet;
@@ -46,6 +48,7 @@ pub fn find_overlaps(vpcs: &[Vpc]) -> Vec<OverlapGroup> {
                 routing: OverlapRouting::Isolated,
                 suppressed: None,
                 members: group.iter().map(|(b, v)| member(v, b)).collect(),
+                conflicts: Vec::new(),
             });
         }
         rest = after;
@@ -72,11 +75,11 @@ fn member(vpc: &Vpc, block: &IpNet) -> OverlapMember {
     }
 }
 
-/// Names each member's routing domain and says whether the group is a conflict: two
-/// members of different VPCs in one domain whose blocks overlap each other (members of
-/// one group all lie in its outer block, but two inner ones may not touch). A conflict
-/// whose every overlapping pair is accepted is suppressed; a group without a conflict
-/// whose members' connectivity was not all read is unknown.
+/// Names each member's Transit Gateway domain and lists the conflicts: two members of
+/// different VPCs that can route to each other and whose blocks overlap each other
+/// (members of one group all lie in its outer block, but two inner ones may not
+/// touch). A group whose every conflict is accepted is suppressed; a group without a
+/// conflict whose members' connectivity was not all read is unknown.
 pub fn classify(
     group: &mut OverlapGroup,
     domains: &RoutingDomains,
@@ -86,30 +89,35 @@ pub fn classify(
     for m in &mut group.members {
         m.routing_domain = domains.of_vpc(&m.region, &m.resource_id).map(Into::into);
     }
-    let mut conflict = false;
-    let mut accepting = Vec::new();
-    let members = &group.members;
-    for (i, a) in members.iter().enumerate() {
-        let Some(domain) = &a.routing_domain else {
-            continue;
-        };
-        for b in &members[i + 1..] {
-            let same_domain = b.routing_domain.as_ref() == Some(domain);
-            let other_vpc = (a.region.as_str(), a.resource_id.as_str())
-                != (b.region.as_str(), b.resource_id.as_str());
+    // Only connected members can conflict: thousands of default VPCs that share
+    // 172.31.0.0/16 and connect to nothing cost one look each, not one per pair.
+    let connected: Vec<&OverlapMember> = group
+        .members
+        .iter()
+        .filter(|m| domains.connected(&m.region, &m.resource_id))
+        .collect();
+    let mut conflicts = Vec::new();
+    for (i, a) in connected.iter().enumerate() {
+        for b in &connected[i + 1..] {
+            let same_vpc = (&a.region, &a.resource_id) == (&b.region, &b.resource_id);
             let touch = cidr::contains(&a.cidr, &b.cidr) || cidr::contains(&b.cidr, &a.cidr);
-            if !(same_domain && other_vpc && touch) {
+            if same_vpc || !touch {
                 continue;
             }
-            conflict = true;
-            match accepted.accepting((&a.resource_id, &a.cidr), (&b.resource_id, &b.cidr)) {
-                Some(entry) => accepting.push(entry.to_string()),
-                None => {
-                    // One pair nobody accepted makes the group alert: no need to look on.
-                    group.routing = OverlapRouting::Conflict;
-                    return;
-                }
-            }
+            let Some(via) =
+                domains.route_between((&a.region, &a.resource_id), (&b.region, &b.resource_id))
+            else {
+                continue;
+            };
+            let accepted_by = accepted
+                .accepting((&a.resource_id, &a.cidr), (&b.resource_id, &b.cidr))
+                .map(ToString::to_string);
+            conflicts.push(OverlapConflict {
+                vpc_ids: [a.resource_id.clone(), b.resource_id.clone()],
+                cidrs: [a.cidr, b.cidr],
+                via: via.into(),
+                accepted_by,
+            });
         }
     }
     let unknown = || {
@@ -119,17 +127,24 @@ pub fn classify(
                 .any(|s| s.account_id == m.account_id.as_str() && s.region == m.region.as_str())
         })
     };
-    group.routing = if conflict {
-        accepting.sort();
-        accepting.dedup();
-        group.suppressed = Some(Suppression {
-            by: BY_ACCEPTED_OVERLAPS.into(),
-            reason: format!("accepted by {}", accepting.join(", ")),
-        });
+    group.routing = if !conflicts.is_empty() {
         OverlapRouting::Conflict
     } else if unknown() {
         OverlapRouting::Unknown
     } else {
         OverlapRouting::Isolated
     };
+    if !conflicts.is_empty() && conflicts.iter().all(|c| c.accepted_by.is_some()) {
+        let mut entries: Vec<&str> = conflicts
+            .iter()
+            .filter_map(|c| c.accepted_by.as_deref())
+            .collect();
+        entries.sort_unstable();
+        entries.dedup();
+        group.suppressed = Some(Suppression {
+            by: BY_ACCEPTED_OVERLAPS.into(),
+            reason: format!("accepted by {}", entries.join(", ")),
+        });
+    }
+    group.conflicts = conflicts;
 }

@@ -1,9 +1,11 @@
-//! Routing domains: VPCs that can reach each other through Transit Gateways and
-//! peering, directly or through other VPCs and gateways. Two VPCs in one domain that
-//! share addresses are a routing conflict; the same CIDR in two domains is reuse that
-//! cannot collide. Transit Gateway route tables can separate attachments further;
-//! they are not read, so a domain may be wider than what actually routes (an overlap
-//! may alert that a route table keeps apart, never the reverse).
+//! Which VPCs can route to each other. Transit Gateways route between all their
+//! attachments and on to peered gateways, so they form *domains*: every VPC attached
+//! to a gateway of one domain can reach every other. VPC peering is not transitive:
+//! it connects exactly its two VPCs. Two VPCs that can route to each other and share
+//! addresses are a routing conflict; the same CIDR elsewhere is reuse that cannot
+//! collide. Transit Gateway route tables can separate attachments further; they are
+//! not read, so a domain may be wider than what actually routes (an overlap may alert
+//! that a route table keeps apart, never the reverse).
 
 use super::FastMap;
 use crate::domain::inventory::{Endpoint, Link};
@@ -13,8 +15,12 @@ pub struct RoutingDomains<'a> {
     index: FastMap<&'a Endpoint, usize>,
     /// Union-find parents over `index`'s slots.
     parent: Vec<usize>,
-    /// Per root: the smallest gateway or peering id in its domain, its name.
+    /// Per root: the smallest Transit Gateway id in its domain, its name.
     name: Vec<Option<&'a str>>,
+    /// VPC peerings, both ways round: (one end, other end) -> peering id.
+    peerings: FastMap<(Endpoint, Endpoint), &'a str>,
+    /// Every VPC that has a peering.
+    peered: FastMap<Endpoint, ()>,
 }
 
 impl<'a> RoutingDomains<'a> {
@@ -23,29 +29,56 @@ impl<'a> RoutingDomains<'a> {
             index: FastMap::default(),
             parent: Vec::new(),
             name: Vec::new(),
+            peerings: FastMap::default(),
+            peered: FastMap::default(),
         };
         for link in links {
             let [a, b] = &link.ends;
+            if let (Endpoint::Vpc { .. }, Endpoint::Vpc { .. }) = (a, b) {
+                d.peerings.insert((a.clone(), b.clone()), &link.id);
+                d.peerings.insert((b.clone(), a.clone()), &link.id);
+                d.peered.insert(a.clone(), ());
+                d.peered.insert(b.clone(), ());
+                continue;
+            }
             let (a, b) = (d.slot(a), d.slot(b));
             let root = d.union(a, b);
-            for label in labels(link) {
+            for gateway in gateways(link) {
                 let n = &mut d.name[root];
-                if n.is_none_or(|n| label < n) {
-                    *n = Some(label);
+                if n.is_none_or(|n| gateway < n) {
+                    *n = Some(gateway);
                 }
             }
         }
         d
     }
 
-    /// The name of the domain of VPC `id` in `region`, `None` when nothing connects it.
+    /// The Transit Gateway domain of VPC `id` in `region`, by name; `None` when no
+    /// gateway connects it.
     pub fn of_vpc(&self, region: &Text, id: &Text) -> Option<&'a str> {
-        let key = Endpoint::Vpc {
-            region: region.clone(),
-            id: id.clone(),
-        };
-        let &slot = self.index.get(&key)?;
+        let &slot = self.index.get(&vpc(region, id))?;
         self.name[self.root(slot)]
+    }
+
+    /// Whether anything connects VPC `id` in `region` to another VPC.
+    pub fn connected(&self, region: &Text, id: &Text) -> bool {
+        let v = vpc(region, id);
+        self.peered.contains_key(&v) || self.index.contains_key(&v)
+    }
+
+    /// What lets two VPCs route to each other: their shared Transit Gateway domain, or
+    /// a peering between them.
+    pub fn route_between(
+        &self,
+        (a_region, a_id): (&Text, &Text),
+        (b_region, b_id): (&Text, &Text),
+    ) -> Option<&'a str> {
+        let (a, b) = (vpc(a_region, a_id), vpc(b_region, b_id));
+        if let Some(peering) = self.peerings.get(&(a, b)) {
+            return Some(peering);
+        }
+        let domain = self.of_vpc(a_region, a_id)?;
+        (self.of_vpc(b_region, b_id) == Some(domain)).then_some(domain)
     }
 
     fn slot(&mut self, e: &'a Endpoint) -> usize {
@@ -90,16 +123,17 @@ impl<'a> RoutingDomains<'a> {
     }
 }
 
-/// A link names its domain by its gateways, or by itself for VPC peering.
-fn labels(link: &Link) -> impl Iterator<Item = &str> {
-    let gateways: Vec<&str> = link
-        .ends
-        .iter()
-        .filter_map(|e| match e {
-            Endpoint::TransitGateway(id) => Some(id.as_str()),
-            Endpoint::Vpc { .. } => None,
-        })
-        .collect();
-    let own = gateways.is_empty().then_some(link.id.as_str());
-    gateways.into_iter().chain(own)
+fn vpc(region: &Text, id: &Text) -> Endpoint {
+    Endpoint::Vpc {
+        region: region.clone(),
+        id: id.clone(),
+    }
+}
+
+/// The gateways a link touches: they name its domain.
+fn gateways(link: &Link) -> impl Iterator<Item = &str> {
+    link.ends.iter().filter_map(|e| match e {
+        Endpoint::TransitGateway(id) => Some(id.as_str()),
+        Endpoint::Vpc { .. } => None,
+    })
 }
