@@ -15,6 +15,7 @@ use ipam_monitor::domain::inventory::{Inventory, Subnet, Tags};
 use ipam_monitor::domain::report::Report;
 use ipam_monitor::domain::thresholds::{ThresholdSource, Thresholds};
 use ipam_monitor::sinks::cloudwatch::CloudWatchSink;
+use ipam_monitor::sinks::metrics::MetricPolicy;
 use ipam_monitor::sinks::{deliver_all, DeliveryStatus, RunContext, Sink};
 use ipam_monitor::source::ec2::Ec2Source;
 use serde_json::{json, Value};
@@ -69,15 +70,18 @@ async fn every_sink_delivers_the_demo_run() {
         ]
     );
     let counts = emu.request_counts();
-    // 16 VPCs/subnets and 3 IPv4 pools: 4 metrics each; the IPv6 pool only its
-    // utilization (its counts are /64s, not addresses); 4 run-level metrics.
+    // The focused policy (the default): 11 aggregates (6 run-level counts, breaches
+    // per severity, the highest utilization of subnets, VPCs and pools), then one
+    // UtilizationPercent each for the 4 subnets in breach and the 4 IPAM pools.
     assert!(
         out.sinks[0]
             .detail
-            .starts_with("81 metrics in 1 PutMetricData"),
+            .starts_with("19 metrics (focused policy) in 1 PutMetricData"),
         "{}",
         out.sinks[0].detail
     );
+    let m = out.metrics.expect("metrics are on");
+    assert_eq!((m.policy, m.per_run, m.monthly_usd), ("focused", 19, 5.7));
     assert_eq!(counts.get("cloudwatch:PutMetricData"), Some(&1));
     assert_eq!(counts.get("sns:Publish"), Some(&1));
     assert_eq!(counts.get("lambda:Invoke"), Some(&1));
@@ -132,13 +136,14 @@ async fn every_sink_delivers_the_demo_run() {
         .iter()
         .map(|r| (r.id().unwrap_or_default().to_string(), r.values().to_vec()))
         .collect();
+    // One metric per resource that matters: the counts are in the report.
     assert_eq!(
         values,
         [
             ("util".to_string(), vec![95.62]),
-            ("used".to_string(), vec![240.0]),
-            ("free".to_string(), vec![11.0]),
-            ("total".to_string(), vec![251.0]),
+            ("used".to_string(), vec![]),
+            ("free".to_string(), vec![]),
+            ("total".to_string(), vec![]),
         ]
     );
     let listed = cw
@@ -148,11 +153,39 @@ async fn every_sink_delivers_the_demo_run() {
         .send()
         .await
         .unwrap();
-    assert_eq!(listed.metrics().len(), 1);
-    assert!(
-        listed.metrics()[0].dimensions().is_empty(),
+    let mut sets: Vec<Vec<(String, String)>> = listed
+        .metrics()
+        .iter()
+        .map(|m| {
+            m.dimensions()
+                .iter()
+                .map(|d| {
+                    (
+                        d.name().unwrap().to_string(),
+                        d.value().unwrap().to_string(),
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    sets.sort();
+    assert_eq!(
+        sets,
+        [
+            vec![],
+            vec![("Severity".to_string(), "CRITICAL".to_string())],
+            vec![("Severity".to_string(), "WARNING".to_string())],
+        ],
         "run-level metrics have no resource dimension"
     );
+    let worst = cw
+        .list_metrics()
+        .namespace("IpamMonitorTest")
+        .metric_name("MaxUtilizationPercent")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(worst.metrics().len(), 3, "one per resource type");
     let subnets = cw
         .list_metrics()
         .namespace("IpamMonitorTest")
@@ -166,11 +199,7 @@ async fn every_sink_delivers_the_demo_run() {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        subnets.metrics().len(),
-        12,
-        "every subnet, not only those in breach"
-    );
+    assert_eq!(subnets.metrics().len(), 4, "the subnets in breach only");
 
     // SNS: the alert as the SQS inbox received it.
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -283,12 +312,13 @@ fn synthetic_report(subnets: usize) -> Report {
 #[tokio::test]
 async fn two_thousand_five_hundred_metrics_take_exactly_three_requests() {
     let emu = Emulator::start(None);
-    // 624 subnets × 4 metrics + 4 run-level metrics = 2,500 metrics.
-    let report = synthetic_report(624);
+    // Every resource (policy all): 622 subnets × 4 metrics + 9 aggregates = 2,497.
+    let report = synthetic_report(622);
     let sdk = emu.sdk_config("us-east-1").await;
     let sinks: Vec<Box<dyn Sink>> = vec![Box::new(CloudWatchSink {
         client: aws_sdk_cloudwatch::Client::new(&sdk),
         namespace: "Bulk".into(),
+        policy: MetricPolicy::All,
     })];
     emu.reset_request_counts();
     let ctx = RunContext {
@@ -302,7 +332,9 @@ async fn two_thousand_five_hundred_metrics_take_exactly_three_requests() {
         out[0].detail
     );
     assert!(
-        out[0].detail.starts_with("2500 metrics in 3 PutMetricData"),
+        out[0]
+            .detail
+            .starts_with("2497 metrics (all policy) in 3 PutMetricData"),
         "{}",
         out[0].detail
     );

@@ -5,7 +5,7 @@ use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataOutput;
 use aws_sdk_sns::config::retry::RetryConfig;
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_mocks::{mock, mock_client, RuleMode};
-use ipam_monitor::app::handler::RunOutput;
+use ipam_monitor::app::handler::{MetricsEstimate, RunOutput};
 use ipam_monitor::domain::calculator::calculate;
 use ipam_monitor::domain::inventory::{Endpoint, Inventory, Link, ScanError, Subnet, Tags, Vpc};
 use ipam_monitor::domain::report::{Report, Suppression, Timestamp};
@@ -13,7 +13,7 @@ use ipam_monitor::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use ipam_monitor::sinks::cloudwatch::{batches, CloudWatchSink};
 use ipam_monitor::sinks::downstream::chunk_payloads;
 use ipam_monitor::sinks::emf::EmfSink;
-use ipam_monitor::sinks::metrics::{flatten, metric_groups};
+use ipam_monitor::sinks::metrics::{count, flatten, metric_groups, MetricPolicy};
 use ipam_monitor::sinks::sns::{compose, SnsSink, MAX_BODY_BYTES};
 use ipam_monitor::sinks::{deliver_all, DeliveryStatus, RunContext, Sink};
 use serde_json::Value;
@@ -257,22 +257,97 @@ fn huge_breach_list_stays_under_the_sns_limit_and_says_how_many_more() {
         .contains("Full report: sent to Lambda function(s) consumer."));
 }
 
+/// The aggregates of a report of subnets only: six run-level counts, breaches per
+/// severity (2), the highest subnet utilization (1).
+const SUBNET_AGGREGATES: usize = 6 + 2 + 1;
+
 #[test]
-fn metrics_cover_every_resource_and_batch_at_1000() {
+fn policy_all_covers_every_resource_and_batches_at_1000_aggregates_first() {
     let r = report(700, 3);
-    let metrics: Vec<_> = flatten(metric_groups(&r, Duration::from_secs(2))).collect();
-    assert_eq!(metrics.len(), 700 * 4 + 4);
+    let metrics: Vec<_> =
+        flatten(metric_groups(&r, Duration::from_secs(2), MetricPolicy::All)).collect();
+    assert_eq!(metrics.len(), 700 * 4 + SUBNET_AGGREGATES);
     assert!(metrics.iter().all(|m| m.value.is_finite()));
+    // What alarms read goes first: a failed later batch cannot take it along.
+    let first: Vec<&str> = metrics[..SUBNET_AGGREGATES]
+        .iter()
+        .map(|m| m.name)
+        .collect();
+    assert_eq!(
+        first,
+        [
+            "ResourcesMonitored",
+            "ResourcesInBreach",
+            "ResourcesUnknown",
+            "ScopeErrors",
+            "OverlapConflicts",
+            "RunDuration",
+            "ResourcesInBreach",
+            "ResourcesInBreach",
+            "MaxUtilizationPercent"
+        ]
+    );
+    assert_eq!(metrics[6].dimensions, [("Severity", "CRITICAL")]);
+    assert_eq!(metrics[6].value, 234.0); // subnets 0, 3, …, 699 are full
+    assert_eq!(
+        (metrics[8].dimensions.clone(), metrics[8].value),
+        (vec![("ResourceType", "subnet")], 100.0)
+    );
     let sizes: Vec<usize> = batches(metrics).map(|b| b.len()).collect();
-    assert_eq!(sizes, [1000, 1000, 804]);
+    assert_eq!(sizes, [1000, 1000, 809]);
+}
+
+#[test]
+fn focused_policy_publishes_one_metric_per_resource_that_matters() {
+    let mut r = report(10, 5); // subnets 0 and 5 are full, the rest empty
+                               // Subnet 1 sits 3 points under its warning threshold; subnet 2 is full but
+                               // acknowledged.
+    r.resources
+        .iter_mut()
+        .find(|x| x.resource_id.ends_with("01"))
+        .unwrap()
+        .utilization_percent = Some(77.0);
+    let full = r
+        .resources
+        .iter_mut()
+        .find(|x| x.resource_id.ends_with("05"))
+        .unwrap();
+    full.suppressed = Some(Suppression {
+        by: "tag ipam-monitor:suppress".into(),
+        reason: "known".into(),
+    });
+    let focused = MetricPolicy::Focused { margin_points: 5.0 };
+    let metrics: Vec<_> = flatten(metric_groups(&r, Duration::ZERO, focused)).collect();
+    let per_resource: Vec<(&str, &str)> = metrics[SUBNET_AGGREGATES..]
+        .iter()
+        .map(|m| (m.name, m.dimensions[1].1))
+        .collect();
+    assert_eq!(
+        per_resource,
+        [
+            ("UtilizationPercent", "subnet-00000000000000000"),
+            ("UtilizationPercent", "subnet-00000000000000001")
+        ]
+    );
+    assert_eq!(count(&r, focused), SUBNET_AGGREGATES + 2);
+    // Nothing near a threshold: the aggregates alone.
+    let quiet = report(1_000, usize::MAX);
+    assert_eq!(count(&quiet, focused), SUBNET_AGGREGATES);
+    assert_eq!(count(&quiet, MetricPolicy::All), 4_000 + SUBNET_AGGREGATES);
+    // A margin of 0 drops the near one.
+    assert_eq!(
+        count(&r, MetricPolicy::Focused { margin_points: 0.0 }),
+        SUBNET_AGGREGATES + 1
+    );
 }
 
 #[test]
 fn a_resource_without_an_id_gets_no_metrics_instead_of_failing_its_batch() {
     let mut r = report(3, 1);
     r.resources[1].resource_id = "".into();
-    let metrics: Vec<_> = flatten(metric_groups(&r, Duration::from_secs(2))).collect();
-    assert_eq!(metrics.len(), 2 * 4 + 4);
+    let metrics: Vec<_> =
+        flatten(metric_groups(&r, Duration::from_secs(2), MetricPolicy::All)).collect();
+    assert_eq!(metrics.len(), 2 * 4 + SUBNET_AGGREGATES);
     assert!(metrics
         .iter()
         .all(|m| m.dimensions.iter().all(|(_, v)| !v.is_empty())));
@@ -298,19 +373,20 @@ async fn emf_lines_follow_the_embedded_metric_format() {
     let captured = Captured::default();
     let sink = EmfSink {
         namespace: "IpamMonitor".into(),
+        policy: MetricPolicy::All,
         out: Mutex::new(Box::new(captured.clone())),
     };
     let d = sink.deliver(&r, &ctx()).await.unwrap();
     assert_eq!(
         d.detail,
-        "24 metrics in 6 EMF line(s) to namespace IpamMonitor"
+        "29 metrics in 9 EMF line(s) to namespace IpamMonitor"
     );
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     let lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).expect("each line is JSON"))
         .collect();
-    assert_eq!(lines.len(), 6);
+    assert_eq!(lines.len(), 9);
     let valid_units = ["Percent", "Count", "Milliseconds"];
     for doc in &lines {
         let aws = doc["_aws"].as_object().expect("_aws object");
@@ -356,7 +432,8 @@ async fn emf_lines_follow_the_embedded_metric_format() {
         .unwrap();
     assert_eq!(critical["ResourceType"], "subnet");
     assert_eq!(critical["UsedAddresses"], 251.0);
-    let run = lines.last().unwrap();
+    // The run-level line comes first, without dimensions.
+    let run = lines.first().unwrap();
     assert_eq!(
         run["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
         serde_json::json!([[]])
@@ -495,11 +572,13 @@ fn report_head_and_summary_keep_their_field_order() {
     );
     assert!(chunk.ends_with(&format!(",\"report\":{head}}}")));
 
+    let metrics = Some(MetricsEstimate::of(&r, MetricPolicy::default()));
     let output = RunOutput {
         report: r,
         sinks: vec![],
         dry_run: false,
         duration_ms: 5,
+        metrics,
     };
     let summary = serde_json::to_string(&output.summary()).unwrap();
     assert_eq!(
@@ -511,6 +590,7 @@ fn report_head_and_summary_keep_their_field_order() {
             "dry_run",
             "duration_ms",
             "summary",
+            "metrics",
             "sinks",
             "errors",
             "report"
@@ -640,7 +720,7 @@ async fn sns_not_found_while_cloudwatch_still_publishes() {
         .retry_config(fast_retries()));
     let put = mock!(aws_sdk_cloudwatch::Client::put_metric_data)
         .match_requests(|p| {
-            p.namespace() == Some("IpamMonitor") && p.metric_data().len() == 16 * 4 + 4
+            p.namespace() == Some("IpamMonitor") && p.metric_data().len() == 16 * 4 + 9
         })
         .then_output(|| PutMetricDataOutput::builder().build());
     let cw = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&put]);
@@ -654,6 +734,7 @@ async fn sns_not_found_while_cloudwatch_still_publishes() {
         Box::new(CloudWatchSink {
             client: cw,
             namespace: "IpamMonitor".into(),
+            policy: MetricPolicy::All,
         }),
     ];
     let out = deliver_all(&sinks, &report(16, 4), &ctx(), false, None).await;
@@ -786,7 +867,7 @@ async fn an_endpoint_that_never_answers_is_cut_at_the_deadline_with_the_producti
 #[tokio::test]
 async fn a_failed_put_metric_data_loses_only_its_own_batch() {
     use aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataOutput;
-    // 700 subnets: 2,804 metrics in three requests; the second is refused (a 400;
+    // 700 subnets: 2,809 metrics in three requests; the second is refused (a 400;
     // CloudWatch speaks CBOR, so the XML body's code is not read, only the status).
     let put = mock!(aws_sdk_cloudwatch::Client::put_metric_data)
         .sequence()
@@ -799,13 +880,14 @@ async fn a_failed_put_metric_data_loses_only_its_own_batch() {
     let sink = CloudWatchSink {
         client,
         namespace: "IpamMonitor".into(),
+        policy: MetricPolicy::All,
     };
     let err = sink.deliver(&report(700, 3), &ctx()).await.unwrap_err();
     assert_eq!(put.num_calls(), 3, "the third request still went");
     assert_eq!(err.operation, "PutMetricData");
     assert!(
         err.message
-            .contains("1 of 3 request(s) failed, 1000 of 2804 metrics lost"),
+            .contains("1 of 3 request(s) failed (no error code), 1000 of 2809 metrics lost"),
         "{}",
         err.message
     );

@@ -3,6 +3,7 @@
 use crate::aws::setup::{RetryMode, RetrySettings};
 use crate::domain::calculator::{AcceptedOverlap, Suppressions};
 use crate::domain::thresholds::{parse_prefix, Level, ThresholdError, Thresholds};
+use crate::sinks::metrics::{MetricPolicy, DEFAULT_MARGIN_POINTS};
 use std::collections::HashSet;
 use std::fmt;
 
@@ -20,6 +21,8 @@ pub const ENV_MEMBER_ROLE: &str = "MEMBER_ROLE_NAME";
 pub const ENV_EXCLUDE_ACCOUNTS: &str = "EXCLUDE_ACCOUNTS";
 pub const ENV_FAIL_ON: &str = "FAIL_ON";
 pub const ENV_MIN_FREE_BLOCK: &str = "MIN_FREE_BLOCK";
+pub const ENV_METRIC_POLICY: &str = "METRIC_POLICY";
+pub const ENV_METRIC_MARGIN: &str = "METRIC_MARGIN_POINTS";
 pub const ENV_SUPPRESS_ACCOUNTS: &str = "SUPPRESS_ACCOUNTS";
 pub const ENV_ACCEPTED_OVERLAPS: &str = "ACCEPTED_OVERLAPS";
 /// The SDK's own retry settings; checked here because aws-config panics on a bad value.
@@ -87,6 +90,8 @@ pub struct Config {
     pub own_region: Option<String>,
     pub metric_namespace: String,
     pub metrics_mode: MetricsMode,
+    /// Which resources get metrics of their own.
+    pub metric_policy: MetricPolicy,
     pub sns_topic_arn: Option<String>,
     pub downstream_functions: Vec<String>,
     pub max_concurrency: usize,
@@ -110,6 +115,7 @@ impl Default for Config {
             own_region: None,
             metric_namespace: DEFAULT_NAMESPACE.to_string(),
             metrics_mode: MetricsMode::Api,
+            metric_policy: MetricPolicy::default(),
             sns_topic_arn: None,
             downstream_functions: Vec::new(),
             max_concurrency: DEFAULT_CONCURRENCY,
@@ -245,6 +251,29 @@ impl Config {
                 _ => return Err(bad(ENV_METRICS_MODE, &v, "api, emf or off")),
             };
         }
+        let margin = match get(ENV_METRIC_MARGIN) {
+            None => DEFAULT_MARGIN_POINTS,
+            Some(v) => match v.trim_end_matches('%').parse::<f64>() {
+                Ok(n) if (0.0..=100.0).contains(&n) => n,
+                _ => {
+                    return Err(bad(
+                        ENV_METRIC_MARGIN,
+                        &v,
+                        "percentage points from 0 to 100",
+                    ))
+                }
+            },
+        };
+        c.metric_policy = match get(ENV_METRIC_POLICY).map(|v| (v.to_ascii_lowercase(), v)) {
+            None => MetricPolicy::Focused {
+                margin_points: margin,
+            },
+            Some((p, _)) if p == "focused" => MetricPolicy::Focused {
+                margin_points: margin,
+            },
+            Some((p, _)) if p == "all" => MetricPolicy::All,
+            Some((_, v)) => return Err(bad(ENV_METRIC_POLICY, &v, "focused or all")),
+        };
         if let Some(v) = get(ENV_TOPIC) {
             c.sns_topic_arn = Some(check_sns_topic_arn(&v)?);
         }

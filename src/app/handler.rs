@@ -1,11 +1,13 @@
 //! The Lambda handler: event in, report built, sinks run, summary out. Shared by the
 //! Lambda bootstrap and the local runner so both run exactly the same pass.
 
-use crate::app::config::{Config, FailOn};
+use crate::app::config::{Config, FailOn, MetricsMode};
 use crate::app::event::{parse_event, EventError};
 use crate::app::run::monitor;
 use crate::domain::inventory::ScanError;
 use crate::domain::report::{Report, RunStamp, Summary};
+use crate::sinks::metric_cost::monthly_cost_usd;
+use crate::sinks::metrics::{self, MetricPolicy};
 use crate::sinks::{deliver_all, DeliveryStatus, RunContext, Sink, SinkOutcome};
 use crate::source::NetworkSource;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -29,6 +31,39 @@ pub struct RunOutput {
     pub sinks: Vec<SinkOutcome>,
     pub dry_run: bool,
     pub duration_ms: u64,
+    /// `None` when metrics are off.
+    pub metrics: Option<MetricsEstimate>,
+}
+
+/// How many metrics a run publishes and what that costs if every hourly run does.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MetricsEstimate {
+    pub policy: &'static str,
+    pub per_run: usize,
+    /// USD per month at list price (us-east-1), two decimals.
+    pub monthly_usd: f64,
+}
+
+impl MetricsEstimate {
+    pub fn of(report: &Report, policy: MetricPolicy) -> MetricsEstimate {
+        let per_run = metrics::count(report, policy);
+        let cost = monthly_cost_usd(per_run as u64);
+        MetricsEstimate {
+            policy: policy.name(),
+            per_run,
+            monthly_usd: (cost * 100.0).round() / 100.0,
+        }
+    }
+}
+
+impl std::fmt::Display for MetricsEstimate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} metrics per run ({} policy): about ${:.2} a month if every hourly run publishes them",
+            self.per_run, self.policy, self.monthly_usd
+        )
+    }
 }
 
 /// What the function returns to its caller: small and bounded, with the whole report
@@ -40,6 +75,8 @@ pub struct RunSummary {
     pub dry_run: bool,
     pub duration_ms: u64,
     pub summary: Summary,
+    /// CloudWatch metrics published and their monthly cost; `null` when metrics are off.
+    pub metrics: Option<MetricsEstimate>,
     pub sinks: Vec<SinkOutcome>,
     pub errors: Vec<ScanError>,
     /// `null` when the report is too large to return; the downstream sink has it.
@@ -68,6 +105,7 @@ impl RunOutput {
             dry_run: self.dry_run,
             duration_ms: self.duration_ms,
             summary: report.outcome.summary.clone(),
+            metrics: self.metrics,
             sinks: self.sinks,
             errors,
             report: fits.then_some(report),
@@ -154,11 +192,14 @@ impl<S: NetworkSource> App<S> {
             duration: started.elapsed(),
         };
         let sinks = deliver_all(&self.sinks, &report, &ctx, settings.dry_run, deadline).await;
+        let metrics = (self.config.metrics_mode != MetricsMode::Off)
+            .then(|| MetricsEstimate::of(&report, self.config.metric_policy));
         let output = RunOutput {
             report,
             sinks,
             dry_run: settings.dry_run,
             duration_ms: started.elapsed().as_millis() as u64,
+            metrics,
         };
         let s = &output.report.outcome.summary;
         tracing::info!(

@@ -13,8 +13,12 @@ pub fn sinks_from_config(config: &Config, sdk: &aws_config::SdkConfig) -> Vec<Bo
         MetricsMode::Api => sinks.push(Box::new(CloudWatchSink {
             client: aws_sdk_cloudwatch::Client::new(sdk),
             namespace: config.metric_namespace.clone(),
+            policy: config.metric_policy,
         })),
-        MetricsMode::Emf => sinks.push(Box::new(EmfSink::stdout(config.metric_namespace.clone()))),
+        MetricsMode::Emf => sinks.push(Box::new(EmfSink::stdout(
+            config.metric_namespace.clone(),
+            config.metric_policy,
+        ))),
         MetricsMode::Off => {}
     }
     if let Some(topic) = &config.sns_topic_arn {

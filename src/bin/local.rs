@@ -86,6 +86,9 @@ async fn main() -> ExitCode {
     };
     if !args.json_only {
         println!("{}", ipam_monitor::app::table::render(&output.report));
+        if let Some(m) = &output.metrics {
+            println!("Metrics: {m}\n");
+        }
     }
     let json = serde_json::to_string_pretty(&output.report).expect("report serializes");
     println!("{json}");

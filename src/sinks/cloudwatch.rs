@@ -1,6 +1,6 @@
 //! CloudWatch metrics through PutMetricData, in the fewest requests the limits allow.
 
-use super::metrics::{flatten, metric_groups, Metric, MetricUnit};
+use super::metrics::{flatten, metric_groups, Metric, MetricPolicy, MetricUnit};
 use super::{Delivery, RunContext, Sink, SinkError};
 use crate::domain::report::Report;
 use aws_sdk_cloudwatch::primitives::DateTime;
@@ -16,6 +16,7 @@ pub const MAX_REQUEST_BYTES: usize = 900_000;
 pub struct CloudWatchSink {
     pub client: Client,
     pub namespace: String,
+    pub policy: MetricPolicy,
 }
 
 /// A generous estimate of a datum's encoded size: its strings plus fixed overhead.
@@ -102,10 +103,12 @@ impl Sink for CloudWatchSink {
     async fn deliver(&self, report: &Report, ctx: &RunContext) -> Result<Delivery, SinkError> {
         let timestamp = run_timestamp(report);
         let (mut count, mut requests) = (0, 0);
-        // A failed request loses its own batch only: the later ones still go, among
-        // them the run-level metrics the alarms read.
+        // A failed request loses its own batch only: the later ones still go. The
+        // run-level metrics and aggregates the alarms read are in the first batch.
         let (mut lost, mut failed, mut first_error) = (0, 0, None);
-        for batch in batches(flatten(metric_groups(report, ctx.duration))) {
+        let mut codes: Vec<String> = Vec::new();
+        let groups = metric_groups(report, ctx.duration, self.policy);
+        for batch in batches(flatten(groups)) {
             count += batch.len();
             requests += 1;
             let data: Vec<MetricDatum> = batch.iter().map(|m| datum(m, timestamp)).collect();
@@ -121,18 +124,24 @@ impl Sink for CloudWatchSink {
                 tracing::error!(request = requests, error = %e, "a PutMetricData request failed; the next ones still go");
                 failed += 1;
                 lost += batch.len();
+                let code = e.code.clone().unwrap_or_else(|| "no error code".into());
+                if !codes.contains(&code) {
+                    codes.push(code);
+                }
                 first_error.get_or_insert(e);
             }
         }
         if let Some(mut e) = first_error {
             e.message = format!(
-                "{} ({failed} of {requests} request(s) failed, {lost} of {count} metrics lost; the others were sent)",
-                e.message
+                "{} ({failed} of {requests} request(s) failed ({}), {lost} of {count} metrics lost; the others were sent)",
+                e.message,
+                codes.join(", ")
             );
             return Err(e);
         }
         Ok(Delivery::sent(format!(
-            "{count} metrics in {requests} PutMetricData request(s) to namespace {}",
+            "{count} metrics ({} policy) in {requests} PutMetricData request(s) to namespace {}",
+            self.policy.name(),
             self.namespace
         )))
     }

@@ -1,26 +1,28 @@
 //! The same metrics as CloudWatch Embedded Metric Format lines on stdout: CloudWatch
 //! Logs extracts them, with no PutMetricData calls and no extra permission.
 
-use super::metrics::{metric_groups, MetricGroup};
+use super::metrics::{metric_groups, MetricGroup, MetricPolicy};
 use super::{Delivery, RunContext, Sink, SinkError};
 use crate::domain::report::Report;
 use serde_json::{json, Map, Value};
 use std::io::Write;
 use std::sync::Mutex;
 
-/// EMF allows at most 100 metrics per directive; a group has at most 4.
+/// EMF allows at most 100 metrics per directive; a group has at most 6.
 pub const MAX_METRICS_PER_DIRECTIVE: usize = 100;
 const EMF_FLUSH_BYTES: usize = 64 * 1024;
 
 pub struct EmfSink {
     pub namespace: String,
+    pub policy: MetricPolicy,
     pub out: Mutex<Box<dyn Write + Send>>,
 }
 
 impl EmfSink {
-    pub fn stdout(namespace: String) -> EmfSink {
+    pub fn stdout(namespace: String, policy: MetricPolicy) -> EmfSink {
         EmfSink {
             namespace,
+            policy,
             out: Mutex::new(Box::new(std::io::stdout())),
         }
     }
@@ -74,7 +76,7 @@ impl Sink for EmfSink {
         // Written in slices of about 64 KiB: a large estate's lines are never all held.
         let mut text = Vec::with_capacity(EMF_FLUSH_BYTES + 4096);
         let (mut metrics, mut lines) = (0, 0);
-        for g in metric_groups(report, ctx.duration) {
+        for g in metric_groups(report, ctx.duration, self.policy) {
             metrics += g.metrics.len();
             lines += 1;
             serde_json::to_writer(&mut text, &emf_line(&self.namespace, ts, &g))

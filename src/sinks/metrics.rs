@@ -1,7 +1,7 @@
-//! The metrics of a run, as plain data: CloudWatch (PutMetricData) and EMF both
-//! publish exactly this list.
+//! The metrics of a run, as plain data, chosen by the metric policy: CloudWatch
+//! (PutMetricData) and EMF both publish exactly this list.
 
-use crate::domain::report::{Report, Unit};
+use crate::domain::report::{Report, ResourceRecord, ResourceType, Unit};
 use std::time::Duration;
 
 pub const DIM_RESOURCE_TYPE: &str = "ResourceType";
@@ -47,57 +47,167 @@ pub struct MetricGroup<'a> {
     pub metrics: Vec<(&'static str, MetricUnit, f64)>,
 }
 
-/// Per resource: utilization and, for address-counted records, used/free/total;
-/// published for every resource (not only those in breach) so alarms and graphs work.
-/// Then the run-level metrics, without resource dimensions.
+/// Which resources get metrics of their own. Every metric costs money each month it
+/// is published (see [`super::metric_cost`]); the report holds every figure.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MetricPolicy {
+    /// Per-resource `UtilizationPercent` only for resources that matter: in breach
+    /// (not acknowledged), within `margin_points` of their warning threshold, and IPAM
+    /// pools; plus the organization aggregates, which alarms use without knowing ids.
+    Focused { margin_points: f64 },
+    /// Every resource, four metrics each (`UtilizationPercent`, `UsedAddresses`,
+    /// `FreeAddresses`, `TotalAddresses`), plus the aggregates.
+    All,
+}
+
+/// Percentage points below its warning threshold within which a resource still gets
+/// its own metric under the focused policy.
+pub const DEFAULT_MARGIN_POINTS: f64 = 5.0;
+
+impl Default for MetricPolicy {
+    fn default() -> Self {
+        MetricPolicy::Focused {
+            margin_points: DEFAULT_MARGIN_POINTS,
+        }
+    }
+}
+
+impl MetricPolicy {
+    pub fn name(self) -> &'static str {
+        match self {
+            MetricPolicy::Focused { .. } => "focused",
+            MetricPolicy::All => "all",
+        }
+    }
+
+    /// Whether `r` gets metrics of its own.
+    pub fn covers(self, r: &ResourceRecord) -> bool {
+        let MetricPolicy::Focused { margin_points } = self else {
+            return true;
+        };
+        if r.suppressed.is_some() {
+            return false;
+        }
+        let near = r
+            .utilization_percent
+            .is_some_and(|p| p >= r.thresholds.warning_percent - margin_points);
+        r.status.is_breach() || near || r.resource_type == ResourceType::IpamPool
+    }
+}
+
+pub const DIM_SEVERITY: &str = "Severity";
+
+/// The run-level metrics and the organization aggregates, first: what alarms read
+/// goes out before anything else. Then each covered resource's metrics.
 ///
 /// Lazy: the sinks turn each group into request data as they go, so a run never holds
 /// every metric of a large estate at once.
 pub fn metric_groups(
     report: &Report,
     duration: Duration,
+    policy: MetricPolicy,
 ) -> impl Iterator<Item = MetricGroup<'_>> + '_ {
-    let per_resource = report.resources.iter().filter_map(|r| {
-        let mut metrics = Vec::with_capacity(4);
-        if let Some(p) = r.utilization_percent {
-            metrics.push(("UtilizationPercent", MetricUnit::Percent, p));
-            // IPv6 figures count /64 blocks, not addresses: no address metrics for them.
-            if r.unit == Unit::Address {
-                metrics.push(("UsedAddresses", MetricUnit::Count, r.used as f64));
-                metrics.push(("FreeAddresses", MetricUnit::Count, r.free as f64));
-                metrics.push(("TotalAddresses", MetricUnit::Count, r.usable as f64));
-            }
+    let per_resource = report
+        .resources
+        .iter()
+        .filter(move |r| policy.covers(r))
+        .filter_map(move |r| resource_group(r, policy));
+    aggregates(report, duration).into_iter().chain(per_resource)
+}
+
+/// One resource's metrics: utilization, and under [`MetricPolicy::All`] the address
+/// counts of IPv4 records. `None` when it has nothing finite to publish or a
+/// dimension would be empty.
+fn resource_group(r: &ResourceRecord, policy: MetricPolicy) -> Option<MetricGroup<'_>> {
+    let mut metrics = Vec::with_capacity(4);
+    if let Some(p) = r.utilization_percent {
+        metrics.push(("UtilizationPercent", MetricUnit::Percent, p));
+        // IPv6 figures count /64 blocks, not addresses: no address metrics for them.
+        if r.unit == Unit::Address && policy == MetricPolicy::All {
+            metrics.push(("UsedAddresses", MetricUnit::Count, r.used as f64));
+            metrics.push(("FreeAddresses", MetricUnit::Count, r.free as f64));
+            metrics.push(("TotalAddresses", MetricUnit::Count, r.usable as f64));
         }
-        metrics.retain(|m| m.2.is_finite());
-        let dimensions = vec![
-            (DIM_RESOURCE_TYPE, r.resource_type.as_str()),
-            (DIM_RESOURCE_ID, r.resource_id.as_str()),
-            (DIM_ACCOUNT, r.account_id.as_str()),
-            (DIM_REGION, r.region.as_str()),
-        ];
-        // CloudWatch refuses a whole request for one empty dimension value (a resource
-        // AWS listed without an id): such a resource is in the report, not in metrics.
-        let named = dimensions.iter().all(|(_, v)| !v.is_empty());
-        (named && !metrics.is_empty()).then_some(MetricGroup {
-            dimensions,
-            metrics,
-        })
-    });
+    }
+    metrics.retain(|m| m.2.is_finite());
+    let dimensions = vec![
+        (DIM_RESOURCE_TYPE, r.resource_type.as_str()),
+        (DIM_RESOURCE_ID, r.resource_id.as_str()),
+        (DIM_ACCOUNT, r.account_id.as_str()),
+        (DIM_REGION, r.region.as_str()),
+    ];
+    // CloudWatch refuses a whole request for one empty dimension value (a resource
+    // AWS listed without an id): such a resource is in the report, not in metrics.
+    if dimensions.iter().any(|(_, v)| v.is_empty()) {
+        tracing::warn!(
+            resource_type = r.resource_type.as_str(),
+            "a resource without an id gets no metrics"
+        );
+        return None;
+    }
+    (!metrics.is_empty()).then_some(MetricGroup {
+        dimensions,
+        metrics,
+    })
+}
+
+/// The small fixed set every policy publishes: the run's counts (no dimension), the
+/// breaches per severity, and the highest utilization per resource type that nobody
+/// acknowledged. At most 11 metrics, whatever the estate's size.
+fn aggregates(report: &Report, duration: Duration) -> Vec<MetricGroup<'_>> {
     let s = &report.outcome.summary;
-    let run_level = MetricGroup {
+    let mut groups = vec![MetricGroup {
         dimensions: Vec::new(),
         metrics: vec![
             ("ResourcesMonitored", MetricUnit::Count, s.resources as f64),
             ("ResourcesInBreach", MetricUnit::Count, s.in_breach as f64),
+            ("ResourcesUnknown", MetricUnit::Count, s.unknown as f64),
             ("ScopeErrors", MetricUnit::Count, s.errors as f64),
+            (
+                "OverlapConflicts",
+                MetricUnit::Count,
+                s.overlap_conflicts as f64,
+            ),
             (
                 "RunDuration",
                 MetricUnit::Milliseconds,
                 duration.as_millis() as f64,
             ),
         ],
-    };
-    per_resource.chain(std::iter::once(run_level))
+    }];
+    for (severity, count) in [("CRITICAL", s.critical), ("WARNING", s.warning)] {
+        groups.push(MetricGroup {
+            dimensions: vec![(DIM_SEVERITY, severity)],
+            metrics: vec![("ResourcesInBreach", MetricUnit::Count, count as f64)],
+        });
+    }
+    for kind in [
+        ResourceType::Subnet,
+        ResourceType::Vpc,
+        ResourceType::IpamPool,
+    ] {
+        let worst = report
+            .resources
+            .iter()
+            .filter(|r| r.resource_type == kind && r.suppressed.is_none())
+            .filter_map(|r| r.utilization_percent)
+            .filter(|p| p.is_finite())
+            .reduce(f64::max);
+        if let Some(worst) = worst {
+            groups.push(MetricGroup {
+                dimensions: vec![(DIM_RESOURCE_TYPE, kind.as_str())],
+                metrics: vec![("MaxUtilizationPercent", MetricUnit::Percent, worst)],
+            });
+        }
+    }
+    groups
+}
+
+/// How many metrics a run publishes under `policy`.
+pub fn count(report: &Report, policy: MetricPolicy) -> usize {
+    metric_groups(report, Duration::ZERO, policy)
+        .map(|g| g.metrics.len())
+        .sum()
 }
 
 /// One group flattened into single metrics (one PutMetricData datum each).

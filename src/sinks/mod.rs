@@ -4,6 +4,7 @@
 pub mod cloudwatch;
 pub mod downstream;
 pub mod emf;
+pub mod metric_cost;
 pub mod metrics;
 pub mod sns;
 
