@@ -72,16 +72,16 @@ async fn every_sink_delivers_the_demo_run() {
     let counts = emu.request_counts();
     // The focused policy (the default): 11 aggregates (6 run-level counts, breaches
     // per severity, the highest utilization of subnets, VPCs and pools), then one
-    // UtilizationPercent each for the 4 subnets in breach and the 4 IPAM pools.
+    // UtilizationPercent each for the 4 subnets in breach.
     assert!(
         out.sinks[0]
             .detail
-            .starts_with("19 metrics (focused policy) in 1 PutMetricData"),
+            .starts_with("15 metrics (focused policy) in 1 PutMetricData"),
         "{}",
         out.sinks[0].detail
     );
     let m = out.metrics.expect("metrics are on");
-    assert_eq!((m.policy, m.per_run, m.monthly_usd), ("focused", 19, 5.7));
+    assert_eq!((m.policy, m.per_run, m.monthly_usd), ("focused", 15, 4.5));
     assert_eq!(counts.get("cloudwatch:PutMetricData"), Some(&1));
     assert_eq!(counts.get("sns:Publish"), Some(&1));
     assert_eq!(counts.get("lambda:Invoke"), Some(&1));

@@ -11,7 +11,7 @@ use ipam_monitor::domain::calculator::{self, find_overlaps};
 use ipam_monitor::domain::thresholds::ThresholdSource;
 use ipam_monitor::sinks::cloudwatch::batches;
 use ipam_monitor::sinks::downstream::{chunk_payloads, MAX_ASYNC_PAYLOAD_BYTES};
-use ipam_monitor::sinks::metrics::{flatten, metric_groups};
+use ipam_monitor::sinks::metrics::{flatten, metric_groups, MetricPolicy};
 use ipam_monitor::sinks::sns::compose;
 use ipam_monitor_bench::{describe, organization, report, thresholds, OrgSpec};
 use std::hint::black_box;
@@ -70,7 +70,7 @@ fn bench(c: &mut Criterion) {
         report.outcome.summary.in_breach,
         report.outcome.overlaps.len()
     );
-    let metrics: Vec<_> = flatten(metric_groups(&report, Duration::from_millis(1234))).collect();
+    let metrics: Vec<_> = flatten(metric_groups(&report, Duration::from_millis(1234), MetricPolicy::All)).collect();
     eprintln!(
         "metrics: {} in {} PutMetricData batches",
         metrics.len(),
@@ -87,6 +87,7 @@ fn bench(c: &mut Criterion) {
             let m = flatten(metric_groups(
                 black_box(&report),
                 Duration::from_millis(1234),
+                MetricPolicy::All,
             ));
             batches(m).map(|b| b.len()).sum::<usize>()
         })

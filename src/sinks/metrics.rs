@@ -51,9 +51,10 @@ pub struct MetricGroup<'a> {
 /// is published (see [`super::metric_cost`]); the report holds every figure.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MetricPolicy {
-    /// Per-resource `UtilizationPercent` only for resources that matter: in breach
-    /// (not acknowledged), within `margin_points` of their warning threshold, and IPAM
-    /// pools; plus the organization aggregates, which alarms use without knowing ids.
+    /// Per-resource `UtilizationPercent` only for resources that matter: in breach and
+    /// not acknowledged, and (with a margin above 0) those within `margin_points` below
+    /// their warning threshold; plus the organization aggregates, which alarms use
+    /// without knowing ids.
     Focused { margin_points: f64 },
     /// Every resource, four metrics each (`UtilizationPercent`, `UsedAddresses`,
     /// `FreeAddresses`, `TotalAddresses`), plus the aggregates.
@@ -61,8 +62,9 @@ pub enum MetricPolicy {
 }
 
 /// Percentage points below its warning threshold within which a resource still gets
-/// its own metric under the focused policy.
-pub const DEFAULT_MARGIN_POINTS: f64 = 5.0;
+/// its own metric under the focused policy: none by default, so that a quiet estate
+/// costs its aggregates only (~\$3 a month).
+pub const DEFAULT_MARGIN_POINTS: f64 = 0.0;
 
 impl Default for MetricPolicy {
     fn default() -> Self {
@@ -88,10 +90,11 @@ impl MetricPolicy {
         if r.suppressed.is_some() {
             return false;
         }
-        let near = r
-            .utilization_percent
-            .is_some_and(|p| p >= r.thresholds.warning_percent - margin_points);
-        r.status.is_breach() || near || r.resource_type == ResourceType::IpamPool
+        let near = margin_points > 0.0
+            && r
+                .utilization_percent
+                .is_some_and(|p| p >= r.thresholds.warning_percent - margin_points);
+        r.status.is_breach() || near
     }
 }
 

@@ -15,7 +15,7 @@ use ipam_monitor::domain::report::{json_len, ResourceRecord};
 use ipam_monitor::domain::thresholds::ThresholdSource;
 use ipam_monitor::sinks::cloudwatch::batches;
 use ipam_monitor::sinks::downstream::{ChunkPlan, MAX_ASYNC_PAYLOAD_BYTES};
-use ipam_monitor::sinks::metrics::{flatten, metric_groups};
+use ipam_monitor::sinks::metrics::{flatten, metric_groups, MetricPolicy};
 use ipam_monitor::sinks::sns::compose;
 use ipam_monitor_bench::{describe, organization, report, thresholds, OrgSpec};
 use std::time::{Duration, Instant};
@@ -90,7 +90,7 @@ fn main() {
     // The CloudWatch sink: one batch of request data at a time.
     let t = Instant::now();
     let (mut n_metrics, mut n_batches) = (0, 0);
-    for b in batches(flatten(metric_groups(&report, Duration::from_millis(1234)))) {
+    for b in batches(flatten(metric_groups(&report, Duration::from_millis(1234), MetricPolicy::All))) {
         n_metrics += b.len();
         n_batches += 1;
     }
