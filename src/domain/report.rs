@@ -4,6 +4,7 @@
 use crate::domain::cidr::Family;
 use crate::domain::inventory::{ScanError, Scope};
 use crate::domain::text::Text;
+pub use crate::domain::thresholds::round_percent;
 use crate::domain::thresholds::{Reason, Status, ThresholdSource, Thresholds};
 use ipnet::IpNet;
 use serde::{Serialize, Serializer};
@@ -464,11 +465,6 @@ pub struct Summary {
     pub scopes_scanned: usize,
     pub scopes_failed: usize,
     pub errors: usize,
-}
-
-/// Rounds a percentage for display in the report; statuses use the exact value.
-pub fn round_percent(p: f64) -> f64 {
-    (p * 100.0).round() / 100.0
 }
 
 /// Counts the bytes serde_json would write, without keeping them.

@@ -201,7 +201,7 @@ impl Thresholds {
             return Assessment::unmeasured("nothing to measure");
         }
         let mut a = Assessment::ok();
-        let shown = || crate::domain::report::round_percent(cidr::ratio(used, total) * 100.0);
+        let shown = || round_percent(cidr::ratio(used, total) * 100.0);
         if at_or_above(used, total, self.critical_percent) {
             let detail = format!("{}% used >= critical {}%", shown(), self.critical_percent);
             a.raise(Status::Critical, Rule::CriticalPercent, detail);
@@ -272,6 +272,11 @@ impl Thresholds {
             Err(e) => (*self, source, Some(e)),
         }
     }
+}
+
+/// Rounds a percentage for display in the report; statuses use the exact value.
+pub fn round_percent(p: f64) -> f64 {
+    (p * 100.0).round() / 100.0
 }
 
 /// An IPv4 prefix length, `24` or `/24`.

@@ -91,8 +91,7 @@ impl MetricPolicy {
             return false;
         }
         let near = margin_points > 0.0
-            && r
-                .utilization_percent
+            && r.utilization_percent
                 .is_some_and(|p| p >= r.thresholds.warning_percent - margin_points);
         r.status.is_breach() || near
     }
