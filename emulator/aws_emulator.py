@@ -19,8 +19,9 @@ answers what moto 5.2.5 lacks, without patching moto:
     request counts per operation          request_counter.py
                                           (GET /_emulator/requests,
                                            POST /_emulator/requests/reset)
+    chosen requests failed on purpose     faults.py (POST /_emulator/faults)
 
-POST /moto-api/reset also clears the IPAM fixture and the request counts,
+POST /moto-api/reset also clears the IPAM fixture, the faults and the request counts,
 so a reset emulator is a fresh one.
 """
 
@@ -44,6 +45,7 @@ from werkzeug.serving import make_server
 
 import aws_request
 from cloudwatch_cbor import CloudWatchCborBridge
+from faults import FaultInjector
 from ipam import IpamEmulator
 from request_counter import RequestCounter
 
@@ -72,6 +74,7 @@ class EmulatorMiddleware:
     def __init__(self, moto_app):
         self.moto_app = moto_app
         self.counter = RequestCounter()
+        self.faults = FaultInjector()
         self.ipam = IpamEmulator()
         self.cloudwatch = CloudWatchCborBridge(moto_app)
 
@@ -85,18 +88,27 @@ class EmulatorMiddleware:
                 self.reset()
             return None
         operation = aws_request.identify(environ)
-        self.counter.record(
-            operation.counter_key(environ.get("REQUEST_METHOD", "GET"), path)
+        key = operation.counter_key(environ.get("REQUEST_METHOD", "GET"), path)
+        self.counter.record(key)
+        return (
+            self.faults.app_for(key, environ)
+            or self.cloudwatch.route(environ)
+            or self.ipam.route(environ, operation)
         )
-        return self.cloudwatch.route(environ) or self.ipam.route(environ, operation)
 
     def reset(self):
-        """Forget the IPAM fixture and the request counts (moto resets itself)."""
+        """Forget the IPAM fixture, the request counts and the faults (moto resets
+        itself)."""
         self.ipam.clear()
         self.counter.reset()
+        self.faults.reset()
 
     def _control_app(self, environ):
-        app = self.counter.control_app(environ) or self.ipam.control_app(environ)
+        app = (
+            self.counter.control_app(environ)
+            or self.faults.control_app(environ)
+            or self.ipam.control_app(environ)
+        )
         if app is None:
             path = environ.get("PATH_INFO", "")
             return aws_request.respond_json(

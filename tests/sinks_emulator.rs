@@ -353,3 +353,116 @@ async fn two_thousand_five_hundred_metrics_take_exactly_three_requests() {
         .unwrap();
     assert_eq!(run.metrics().len(), 1);
 }
+
+/// The names of the metrics in `namespace` that the emulator holds.
+async fn listed_names(sdk: &aws_config::SdkConfig, namespace: &str) -> Vec<String> {
+    let cw = aws_sdk_cloudwatch::Client::new(sdk);
+    let listed = cw.list_metrics().namespace(namespace).send().await.unwrap();
+    let mut names: Vec<String> = listed
+        .metrics()
+        .iter()
+        .map(|m| m.metric_name().unwrap().to_string())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[tokio::test]
+async fn a_put_metric_data_refused_mid_run_loses_only_its_batch() {
+    let emu = Emulator::start(None);
+    let report = synthetic_report(622); // 2,497 metrics, 3 requests (policy all)
+    let sdk = emu.sdk_config("us-east-1").await;
+    let sink = CloudWatchSink {
+        client: aws_sdk_cloudwatch::Client::new(&sdk),
+        namespace: "Midway".into(),
+        policy: MetricPolicy::All,
+    };
+    emu.reset_request_counts();
+    // The second request is refused; a 400 is not retried.
+    emu.control_with_body(
+        "POST",
+        "/_emulator/faults",
+        r#"{"operation": "cloudwatch:PutMetricData", "from": 2, "count": 1,
+            "status": 400, "code": "InvalidParameterValue", "message": "refused on purpose"}"#,
+    );
+    let ctx = RunContext {
+        duration: Duration::from_millis(1234),
+    };
+    let out = deliver_all(
+        &[Box::new(sink) as Box<dyn Sink>],
+        &report,
+        &ctx,
+        false,
+        None,
+    )
+    .await;
+    assert_eq!(out[0].status, DeliveryStatus::Failed);
+    assert!(
+        out[0].detail.contains(
+            "1 of 3 request(s) failed (InvalidParameterValue), 1000 of 2497 metrics lost; the others were sent"
+        ),
+        "{}",
+        out[0].detail
+    );
+    assert_eq!(
+        emu.request_counts().get("cloudwatch:PutMetricData"),
+        Some(&3),
+        "the third request still went"
+    );
+    // The aggregates went first and arrived, and so did the third batch.
+    let names = listed_names(&sdk, "Midway").await;
+    for name in [
+        "RunDuration",
+        "ScopeErrors",
+        "MaxUtilizationPercent",
+        "TotalAddresses",
+    ] {
+        assert!(names.iter().any(|n| n == name), "{name} missing: {names:?}");
+    }
+}
+
+#[tokio::test]
+async fn throttled_put_metric_data_is_retried_and_loses_nothing() {
+    let emu = Emulator::start(None);
+    let report = synthetic_report(10);
+    let sdk = emu.sdk_config("us-east-1").await;
+    let sink = CloudWatchSink {
+        client: aws_sdk_cloudwatch::Client::new(&sdk),
+        namespace: "Throttled".into(),
+        policy: MetricPolicy::All,
+    };
+    emu.reset_request_counts();
+    emu.control_with_body(
+        "POST",
+        "/_emulator/faults",
+        r#"{"operation": "cloudwatch:PutMetricData", "from": 1, "count": 2,
+            "status": 400, "code": "Throttling", "message": "Rate exceeded"}"#,
+    );
+    let ctx = RunContext {
+        duration: Duration::from_millis(5),
+    };
+    let out = deliver_all(
+        &[Box::new(sink) as Box<dyn Sink>],
+        &report,
+        &ctx,
+        false,
+        None,
+    )
+    .await;
+    assert_eq!(
+        out[0].status,
+        DeliveryStatus::Delivered,
+        "{}",
+        out[0].detail
+    );
+    assert_eq!(
+        emu.request_counts().get("cloudwatch:PutMetricData"),
+        Some(&3),
+        "two throttled attempts, then the one that went through"
+    );
+    assert!(listed_names(&sdk, "Throttled")
+        .await
+        .iter()
+        .any(|n| n == "UtilizationPercent"));
+}
