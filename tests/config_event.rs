@@ -492,3 +492,43 @@ fn space_alerts_and_acknowledgements() {
         );
     }
 }
+
+#[test]
+fn an_event_may_ask_for_space_alerts_and_acknowledge_more_for_one_run() {
+    let c = config(&[
+        ("AWS_REGION", "us-east-1"),
+        ("SUPPRESS_ACCOUNTS", "111122223333"),
+    ])
+    .unwrap();
+    let ev = json!({
+        "min_free_block": 24,
+        "accepted_overlaps": ["vpc-0a1b2c3d4e5f60718", "172.31.0.0/16"],
+        "suppress_accounts": ["444455556666", "111122223333"]
+    });
+    let s = parse_event(&ev).unwrap().settings(&c).unwrap();
+    assert_eq!(s.thresholds.min_free_block, Some(24));
+    assert_eq!(s.threshold_source, ThresholdSource::Event);
+    // The configuration's and the event's, each once.
+    assert_eq!(s.suppressions.accounts, ["111122223333", "444455556666"]);
+    assert_eq!(s.suppressions.accepted_overlaps.len(), 2);
+
+    for (ev, want) in [
+        (
+            json!({"min_free_block": 40}),
+            ["\"min_free_block\"", "40", "1 to 32"],
+        ),
+        (
+            json!({"accepted_overlaps": ["10.0.0.0/8", "nope"]}),
+            ["\"accepted_overlaps\"", "nope", "VPC ids"],
+        ),
+        (
+            json!({"suppress_accounts": ["lab"]}),
+            ["\"suppress_accounts\"", "lab", "12-digit"],
+        ),
+    ] {
+        let e = parse_event(&ev).unwrap_err().to_string();
+        for w in want {
+            assert!(e.contains(w), "{ev}: {e} lacks {w}");
+        }
+    }
+}

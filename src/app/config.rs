@@ -328,7 +328,7 @@ impl Config {
             )?;
         }
         if let Some(v) = get(ENV_ACCEPTED_OVERLAPS) {
-            c.suppressions.accepted_overlaps = accepted_overlaps(&v)?;
+            c.suppressions.accepted_overlaps = accepted_overlaps(ENV_ACCEPTED_OVERLAPS, &v)?;
         }
         if let Some(v) = get(ENV_FAIL_ON) {
             c.fail_on = match v.to_ascii_lowercase().as_str() {
@@ -365,7 +365,11 @@ fn parse_accounts(v: &str) -> Result<AccountSelection, ConfigError> {
 }
 
 /// A comma list of account ids, each once, in the order given.
-fn account_ids(variable: &str, v: &str, allowed: &str) -> Result<Vec<String>, ConfigError> {
+pub(crate) fn account_ids(
+    variable: &str,
+    v: &str,
+    allowed: &str,
+) -> Result<Vec<String>, ConfigError> {
     let mut seen = HashSet::new();
     let mut ids: Vec<String> = Vec::new();
     for a in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
@@ -380,7 +384,10 @@ fn account_ids(variable: &str, v: &str, allowed: &str) -> Result<Vec<String>, Co
 }
 
 /// A comma list of VPC ids (`vpc-0abc...`) and CIDRs, each once.
-fn accepted_overlaps(v: &str) -> Result<Vec<AcceptedOverlap>, ConfigError> {
+pub(crate) fn accepted_overlaps(
+    variable: &str,
+    v: &str,
+) -> Result<Vec<AcceptedOverlap>, ConfigError> {
     let mut out = Vec::new();
     for item in v.split(',').map(str::trim).filter(|a| !a.is_empty()) {
         let entry = if is_vpc_id(item) {
@@ -390,7 +397,7 @@ fn accepted_overlaps(v: &str) -> Result<Vec<AcceptedOverlap>, ConfigError> {
             AcceptedOverlap::Cidr(net.trunc())
         } else {
             return Err(bad(
-                ENV_ACCEPTED_OVERLAPS,
+                variable,
                 item,
                 "a comma list of VPC ids (vpc-0abc12345) and CIDRs (10.0.0.0/16)",
             ));

@@ -2,6 +2,7 @@
 //! override thresholds and regions for one run.
 
 use crate::app::config::{self, Config, RegionSelection};
+use crate::domain::calculator::Suppressions;
 use crate::domain::thresholds::{Level, ThresholdError, ThresholdSource, Thresholds};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -22,7 +23,10 @@ pub struct Overrides {
     pub warning_percent: Option<f64>,
     pub critical_percent: Option<f64>,
     pub min_free_addresses: Option<u64>,
+    pub min_free_block: Option<u8>,
     pub regions: Option<RegionSelection>,
+    /// Acknowledged for this run, on top of the configuration's.
+    pub suppressions: Suppressions,
     pub dry_run: bool,
 }
 
@@ -38,6 +42,8 @@ pub struct RunSettings {
     pub thresholds: Thresholds,
     pub threshold_source: ThresholdSource,
     pub regions: RegionSelection,
+    /// The configuration's acknowledgements and the event's.
+    pub suppressions: Suppressions,
     pub dry_run: bool,
 }
 
@@ -83,7 +89,10 @@ struct DirectEvent {
     warning_percent: Option<f64>,
     critical_percent: Option<f64>,
     min_free_addresses: Option<u64>,
+    min_free_block: Option<u8>,
     regions: Option<Regions>,
+    accepted_overlaps: Option<Vec<String>>,
+    suppress_accounts: Option<Vec<String>>,
     #[serde(default)]
     dry_run: bool,
 }
@@ -100,6 +109,9 @@ fn expected(field: &str) -> Option<&'static str> {
     Some(match field {
         "warning_percent" | "critical_percent" => "expected a number",
         "min_free_addresses" => "expected a whole number, 0 or more",
+        "min_free_block" => "expected a prefix length from 1 to 32",
+        "accepted_overlaps" => "expected a list of VPC ids and CIDRs",
+        "suppress_accounts" => "expected a list of 12-digit account ids",
         "regions" => "expected \"all\", a region name, or a list of region names",
         "dry_run" => "expected true or false",
         _ => return None,
@@ -165,13 +177,33 @@ fn parse_direct(event: &Value) -> Result<Invocation, EventError> {
             )
         }
     };
+    if let Some(p) = d.min_free_block.filter(|p| !(1..=32).contains(p)) {
+        return Err(err(
+            "min_free_block",
+            p,
+            "expected a prefix length from 1 to 32",
+        ));
+    }
+    let mut suppressions = Suppressions::default();
+    if let Some(items) = &d.accepted_overlaps {
+        suppressions.accepted_overlaps =
+            config::accepted_overlaps("accepted_overlaps", &items.join(","))
+                .map_err(|e| err("accepted_overlaps", &e.value, e.allowed))?;
+    }
+    if let Some(items) = &d.suppress_accounts {
+        let allowed = "a list of 12-digit account ids";
+        suppressions.accounts = config::account_ids("suppress_accounts", &items.join(","), allowed)
+            .map_err(|e| err("suppress_accounts", &e.value, e.allowed))?;
+    }
     Ok(Invocation {
         trigger: Trigger::Direct,
         overrides: Overrides {
             warning_percent: d.warning_percent,
             critical_percent: d.critical_percent,
             min_free_addresses: d.min_free_addresses,
+            min_free_block: d.min_free_block,
             regions,
+            suppressions,
             dry_run: d.dry_run,
         },
     })
@@ -184,10 +216,12 @@ impl Invocation {
         let mut t = config.thresholds;
         let overridden = o.warning_percent.is_some()
             || o.critical_percent.is_some()
-            || o.min_free_addresses.is_some();
+            || o.min_free_addresses.is_some()
+            || o.min_free_block.is_some();
         t.warning_percent = o.warning_percent.unwrap_or(t.warning_percent);
         t.critical_percent = o.critical_percent.unwrap_or(t.critical_percent);
         t.min_free_addresses = o.min_free_addresses.or(t.min_free_addresses);
+        t.min_free_block = o.min_free_block.or(t.min_free_block);
         t.validate().map_err(|e| {
             // The configuration is valid, so the field to blame is one the event set.
             let level = match e {
@@ -218,6 +252,7 @@ impl Invocation {
                 ThresholdSource::Config
             },
             regions,
+            suppressions: config.suppressions.with(&o.suppressions),
             dry_run: o.dry_run,
         })
     }

@@ -160,7 +160,7 @@ pub async fn monitor<S: NetworkSource>(
         inv,
         &settings.thresholds,
         settings.threshold_source,
-        &config.suppressions,
+        &settings.suppressions,
     );
     Report::new(
         run_id,

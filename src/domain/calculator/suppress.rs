@@ -31,6 +31,22 @@ pub const BY_ACCOUNTS: &str = "SUPPRESS_ACCOUNTS";
 pub const BY_ACCEPTED_OVERLAPS: &str = "ACCEPTED_OVERLAPS";
 
 impl Suppressions {
+    /// These and `more`, each entry once.
+    pub fn with(&self, more: &Suppressions) -> Suppressions {
+        let mut all = self.clone();
+        for a in &more.accounts {
+            if !all.accounts.contains(a) {
+                all.accounts.push(a.clone());
+            }
+        }
+        for o in &more.accepted_overlaps {
+            if !all.accepted_overlaps.contains(o) {
+                all.accepted_overlaps.push(o.clone());
+            }
+        }
+        all
+    }
+
     /// A resource's tag wins over its account: the tag says why.
     pub fn resource(&self, tags: &Tags, account_id: &str) -> Option<Suppression> {
         if let Some(why) = tags.get(TAG_SUPPRESS) {
