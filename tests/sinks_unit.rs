@@ -78,10 +78,10 @@ fn no_breach_means_no_alert() {
 fn acknowledged_breaches_do_not_page() {
     let mut r = report(3, 2); // subnets 0 and 2 are full
     for rec in r.resources.iter_mut().filter(|x| x.status.is_breach()) {
-        rec.suppressed = Some(Suppression {
+        rec.suppressed = Some(Box::new(Suppression {
             by: "tag ipam-monitor:suppress".into(),
             reason: "known".into(),
-        });
+        }));
     }
     assert!(compose(&r, "x").is_none());
 }
@@ -312,10 +312,10 @@ fn focused_policy_publishes_one_metric_per_resource_that_matters() {
         .iter_mut()
         .find(|x| x.resource_id.ends_with("05"))
         .unwrap();
-    full.suppressed = Some(Suppression {
+    full.suppressed = Some(Box::new(Suppression {
         by: "tag ipam-monitor:suppress".into(),
         reason: "known".into(),
-    });
+    }));
     let focused = MetricPolicy::Focused { margin_points: 5.0 };
     let metrics: Vec<_> = flatten(metric_groups(&r, Duration::ZERO, focused)).collect();
     let per_resource: Vec<(&str, &str)> = metrics[SUBNET_AGGREGATES..]

@@ -124,8 +124,8 @@ pub(crate) struct ResourceThresholds {
 
 impl RunThresholds<'_> {
     /// Whether a resource with these tags in this account is acknowledged.
-    fn suppression(&self, tags: &Tags, account_id: &str) -> Option<Suppression> {
-        self.suppressions.resource(tags, account_id)
+    fn suppression(&self, tags: &Tags, account_id: &str) -> Option<Box<Suppression>> {
+        self.suppressions.resource(tags, account_id).map(Box::new)
     }
 
     fn for_tags(&self, tags: &Tags) -> ResourceThresholds {

@@ -66,7 +66,7 @@ pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
         free: free / per_unit,
         utilization_percent: percent(used, total),
         status: assessment.status,
-        reasons: assessment.reasons,
+        reasons: assessment.reasons.into_boxed_slice(),
         suppressed: run.suppression(&pool.tags, &pool.account_id),
         thresholds: t.applied,
         largest_free_block,

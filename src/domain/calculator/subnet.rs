@@ -147,7 +147,7 @@ pub fn subnet_record(
         free: f.free.unwrap_or(0),
         utilization_percent: utilization,
         status: assessment.status,
-        reasons: assessment.reasons,
+        reasons: assessment.reasons.into_boxed_slice(),
         suppressed,
         thresholds: t.applied,
         largest_free_block: None,

@@ -116,7 +116,7 @@ pub fn vpc_record(
         free: usage.usable - usage.used,
         utilization_percent: percent(usage.used, usage.usable),
         status: assessment.status,
-        reasons: assessment.reasons,
+        reasons: assessment.reasons.into_boxed_slice(),
         suppressed: run.suppression(&vpc.tags, &vpc.account_id),
         thresholds: t.applied,
         largest_free_block,
