@@ -10,7 +10,8 @@
 
 `operation` is the request counter's key ("<service>:<Action>"). The error
 is written in the request's protocol: CBOR for CloudWatch's RPC v2 (with the
-awsQuery code header the Rust SDK reads), the query protocol's XML otherwise.
+awsQuery code header the Rust SDK reads), REST-JSON with `x-amzn-errortype`
+for Lambda, EC2's own XML for EC2, the query protocol's XML otherwise.
 """
 
 from __future__ import annotations
@@ -97,6 +98,24 @@ def _error(environ, fault):
                 f"{fault['code']};{fault_side}",
             )
         )
+    service = fault["operation"].split(":", 1)[0]
+    if service == "lambda":
+        # REST-JSON: the code rides in a header, the message in the body.
+        body = json.dumps({"Type": "User", "message": fault["message"]})
+        return aws_request.respond(
+            fault["status"],
+            body,
+            "application/json",
+            [("x-amzn-errortype", fault["code"])],
+        )
+    if service == "ec2":
+        body = (
+            "<Response><Errors><Error>"
+            f"<Code>{fault['code']}</Code><Message>{fault['message']}</Message>"
+            "</Error></Errors><RequestID>00000000-0000-0000-0000-000000000000</RequestID>"
+            "</Response>"
+        )
+        return aws_request.respond(fault["status"], body, "text/xml")
     body = (
         "<ErrorResponse><Error><Type>Sender</Type>"
         f"<Code>{fault['code']}</Code><Message>{fault['message']}</Message>"

@@ -439,3 +439,73 @@ async fn a_denied_ipam_account_leaves_unallocated_cidrs_unknown() {
         (0, 0)
     );
 }
+
+fn fault(emu: &Emulator, operation: &str, count: u32, status: u16, code: &str) {
+    emu.control_with_body(
+        "POST",
+        "/_emulator/faults",
+        &json!({"operation": operation, "count": count, "status": status,
+                "code": code, "message": "injected"})
+        .to_string(),
+    );
+}
+
+#[tokio::test]
+async fn sts_throttling_that_clears_is_retried_and_loses_nothing() {
+    let emu = Emulator::start(None);
+    seed_three_accounts(&emu).await;
+    emu.reset_request_counts();
+    fault(&emu, "sts:AssumeRole", 1, 400, "Throttling");
+    let r = run(
+        &emu,
+        config(AccountSelection::List(vec![
+            MEMBER_A.into(),
+            MEMBER_B.into(),
+        ])),
+    )
+    .await
+    .expect("a throttled AssumeRole is retried");
+    assert!(r.outcome.errors.is_empty(), "{:?}", r.outcome.errors);
+    assert!(r.scan.scopes.iter().all(|s| s.ok));
+    // One role per member account, once each, and the throttled attempt again.
+    assert_eq!(emu.request_counts().get("sts:AssumeRole"), Some(&3));
+    assert_eq!(named(&r, "a-eu", ResourceType::Subnet).used, 10);
+}
+
+#[tokio::test]
+async fn sts_throttling_that_persists_fails_the_member_accounts_only() {
+    let emu = Emulator::start(None);
+    seed_three_accounts(&emu).await;
+    fault(&emu, "sts:AssumeRole", 1_000, 400, "Throttling");
+    let err = run(
+        &emu,
+        config(AccountSelection::List(vec![
+            MEMBER_A.into(),
+            MEMBER_B.into(),
+        ])),
+    )
+    .await
+    .expect_err("the member accounts could not be entered");
+    let HandlerError::Incomplete { output, .. } = *err else {
+        panic!("expected an incomplete run");
+    };
+    let r = output.report;
+    assert!(!r.outcome.errors.is_empty());
+    for e in &r.outcome.errors {
+        assert_eq!(
+            (e.operation.as_str(), e.code.as_deref()),
+            ("AssumeRole", Some("Throttling")),
+            "{e:?}"
+        );
+        assert_ne!(e.account_id, OWN);
+    }
+    let ok: Vec<&str> = r
+        .scan
+        .scopes
+        .iter()
+        .filter(|s| s.ok)
+        .map(|s| s.scope.account_id.as_str())
+        .collect();
+    assert_eq!(ok, [OWN, OWN]);
+    assert_eq!(named(&r, "own-core", ResourceType::Subnet).used, 200);
+}

@@ -279,6 +279,39 @@ async fn missing_topic_fails_only_the_sns_sink() {
     assert_eq!(counts.get("lambda:Invoke"), Some(&1));
 }
 
+#[tokio::test]
+async fn lambda_throttling_and_a_refused_payload_fail_only_the_downstream_sink() {
+    for (status, code) in [
+        (429, "TooManyRequestsException"),
+        (413, "RequestTooLargeException"),
+    ] {
+        let emu = Emulator::start(Some("demo"));
+        // More refusals than the SDK has attempts.
+        emu.control_with_body(
+            "POST",
+            "/_emulator/faults",
+            &json!({"operation": "lambda:Invoke", "count": 100, "status": status,
+                    "code": code, "message": "injected"})
+            .to_string(),
+        );
+        let Err(HandlerError::Incomplete { problems, output }) =
+            run_demo(&emu, demo_config()).await
+        else {
+            panic!("a failed sink must fail the run");
+        };
+        assert!(problems.contains("sink downstream failed"), "{problems}");
+        let down = &output.sinks[2];
+        assert_eq!(down.status, DeliveryStatus::Failed);
+        assert!(down.detail.contains(code), "{}", down.detail);
+        // The alert and the metrics still went.
+        let statuses: Vec<DeliveryStatus> = output.sinks[..2].iter().map(|s| s.status).collect();
+        assert_eq!(
+            statuses,
+            [DeliveryStatus::Delivered, DeliveryStatus::Delivered]
+        );
+    }
+}
+
 fn synthetic_report(subnets: usize) -> Report {
     let inv = Inventory {
         subnets: (0..subnets)

@@ -367,6 +367,43 @@ impl Write for Captured {
     }
 }
 
+/// A Write whose every write fails, as stdout does when its pipe is closed.
+struct Broken;
+
+impl Write for Broken {
+    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "pipe closed",
+        ))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "pipe closed",
+        ))
+    }
+}
+
+#[tokio::test]
+async fn an_emf_write_failure_is_the_sinks_failure_not_a_panic() {
+    let sink = EmfSink {
+        namespace: "IpamMonitor".into(),
+        policy: MetricPolicy::All,
+        out: Mutex::new(Box::new(Broken)),
+    };
+    let out = deliver_all(
+        &[Box::new(sink) as Box<dyn Sink>],
+        &report(5, 2),
+        &ctx(),
+        false,
+        None,
+    )
+    .await;
+    assert_eq!(out[0].status, DeliveryStatus::Failed);
+    assert_eq!(out[0].detail, "write EMF failed: pipe closed");
+}
+
 #[tokio::test]
 async fn emf_lines_follow_the_embedded_metric_format() {
     let r = report(5, 2);
