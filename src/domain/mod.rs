@@ -6,5 +6,6 @@ pub mod cidr;
 pub mod fast;
 pub mod inventory;
 pub mod report;
+pub mod state;
 pub mod text;
 pub mod thresholds;

@@ -12,7 +12,7 @@ use std::fmt;
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The report of one run. Serialized as one flat object in this order:
 /// `run`'s fields, `scan`'s, `resources`, `outcome`'s. The parts exist so that the
@@ -55,6 +55,8 @@ pub struct RunOutcome {
     pub overlaps: Vec<OverlapGroup>,
     pub errors: Vec<ScanError>,
     pub summary: Summary,
+    /// What changed since the last run; `null` when no state bucket is configured.
+    pub history: Option<RunHistory>,
 }
 
 /// The report without its resources: a flat object with the report's other fields in
@@ -86,6 +88,7 @@ impl Report {
             resources,
             overlaps,
             mut summary,
+            history,
         } = calculated;
         summary.scopes_scanned = scopes.iter().filter(|s| s.ok).count();
         summary.scopes_failed = scopes.len() - summary.scopes_scanned;
@@ -106,6 +109,7 @@ impl Report {
                 overlaps,
                 errors,
                 summary,
+                history,
             },
         }
     }
@@ -166,6 +170,8 @@ pub struct Calculated {
     pub resources: Vec<ResourceRecord>,
     pub overlaps: Vec<OverlapGroup>,
     pub summary: Summary,
+    /// Set when the run remembers (a previous state was an input).
+    pub history: Option<RunHistory>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -263,6 +269,9 @@ pub struct ResourceRecord {
     /// Set when the resource is acknowledged: its status stands, but it does not alert.
     pub suppressed: Option<Box<Suppression>>,
     pub thresholds: AppliedThresholds,
+    /// Status since when, what changed since the last alert, the trend; `null` when no
+    /// state bucket is configured. Boxed: 8 bytes for records without it.
+    pub history: Option<Box<RecordHistory>>,
     /// The largest aggregated free block ("can a new /24 still fit?"); VPCs and pools.
     pub largest_free_block: Option<IpNet>,
     /// Free space as aggregated CIDR blocks, in address order; VPCs and pools.
@@ -275,6 +284,121 @@ pub struct ResourceRecord {
     #[serde(flatten)]
     pub kind: KindDetails,
     pub warnings: Vec<String>,
+}
+
+/// A resource's past, as the state remembered it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecordHistory {
+    /// When the resource got its current status (this run, for a new resource).
+    pub status_since: Timestamp,
+    /// What the alert says of it this run; `null` when nothing changed.
+    pub change: Option<Change>,
+    /// Percentage points a day over the stored samples; `null` with too little history.
+    pub growth_points_per_day: Option<f64>,
+    /// Days until 100 % at that growth; `null` when flat, shrinking or too little history.
+    pub days_to_exhaustion: Option<f64>,
+    /// Samples the trend is computed from.
+    pub samples: usize,
+}
+
+/// What the alert tells of a resource, relative to the last alert that was delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// In breach, and the last alert said it was not (or never spoke of it).
+    NewCritical,
+    NewWarning,
+    /// WARNING then, CRITICAL now.
+    Escalated,
+    /// Still in breach, unchanged since the reminder interval.
+    Reminder,
+    /// CRITICAL then, WARNING now.
+    Eased,
+    /// In breach then, OK now (past the recovery margin).
+    Recovered,
+}
+
+impl Change {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Change::NewCritical => "new_critical",
+            Change::NewWarning => "new_warning",
+            Change::Escalated => "escalated",
+            Change::Reminder => "reminder",
+            Change::Eased => "eased",
+            Change::Recovered => "recovered",
+        }
+    }
+}
+
+/// What this run remembered and what changed since the last one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RunHistory {
+    /// The run whose state this one read; `null` on a first run.
+    pub previous_run: Option<PreviousRun>,
+    /// This invocation has the request id of the run that wrote the state: a Lambda
+    /// retry, whose alert was already sent.
+    pub retried_request: bool,
+    /// On a retry: the sinks the first attempt delivered, which this one skips.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub already_delivered: Vec<String>,
+    pub changes: ChangeCounts,
+    /// Resources the last alert called in breach that no longer exist.
+    pub gone: Vec<GoneResource>,
+    /// Why the previous state could not be used, or was not saved.
+    pub warnings: Vec<String>,
+    /// Where this run's report is archived (`s3://...`), when it is.
+    pub archive: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviousRun {
+    pub run_id: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChangeCounts {
+    pub new_critical: usize,
+    pub new_warning: usize,
+    pub escalated: usize,
+    pub reminder: usize,
+    pub eased: usize,
+    pub recovered: usize,
+    /// Routing overlaps the last alert did not name.
+    pub new_conflicts: usize,
+}
+
+impl ChangeCounts {
+    pub fn add(&mut self, change: Change) {
+        match change {
+            Change::NewCritical => self.new_critical += 1,
+            Change::NewWarning => self.new_warning += 1,
+            Change::Escalated => self.escalated += 1,
+            Change::Reminder => self.reminder += 1,
+            Change::Eased => self.eased += 1,
+            Change::Recovered => self.recovered += 1,
+        }
+    }
+
+    pub fn total(&self) -> usize {
+        self.new_critical
+            + self.new_warning
+            + self.escalated
+            + self.reminder
+            + self.eased
+            + self.recovered
+            + self.new_conflicts
+    }
+}
+
+/// A resource that was in breach at the last alert and is gone from a scope this run
+/// read completely (deleted): told as recovered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GoneResource {
+    /// `kind/account/region/id`.
+    pub key: String,
+    pub last_status: Status,
 }
 
 /// The part of a record only one kind of resource has, written inline in the record.
@@ -394,6 +518,10 @@ pub struct OverlapGroup {
     /// The pairs of overlapping members that can route to each other.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub conflicts: Vec<OverlapConflict>,
+    /// What the alert says of this conflict (`new_warning` or `reminder`); only with
+    /// a state bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
 }
 
 /// Two VPCs whose blocks overlap and that can route to each other.

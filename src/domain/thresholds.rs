@@ -3,7 +3,7 @@
 use crate::domain::cidr;
 use crate::domain::inventory::Tags;
 use ipnet::IpNet;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Every tag this tool reads besides `Name` starts with this.
 pub const TAG_PREFIX: &str = "ipam-monitor:";
@@ -16,7 +16,7 @@ pub const TAG_MIN_FREE_BLOCK: &str = "ipam-monitor:min-free-block";
 pub const TAG_SUPPRESS: &str = "ipam-monitor:suppress";
 
 /// Ordered from least to most urgent: the report lists the most urgent first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Status {
     Ok,
@@ -90,6 +90,11 @@ pub enum Rule {
     MinFreeBlock,
     /// Nothing AWS reported could be measured.
     Unmeasured,
+    /// Was in breach last run and has not yet fallen the recovery margin below the
+    /// threshold (no flapping).
+    Hysteresis,
+    /// The growth trend reaches the critical threshold within the forecast horizon.
+    Forecast,
 }
 
 /// Why a resource has its status: the rule and the figures that fired it.

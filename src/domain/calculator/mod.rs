@@ -11,9 +11,13 @@
 //!    when its VPCs can route to each other ([`overlaps`], [`routing`]);
 //! 5. what the team acknowledged leaves the alert ([`suppress`]);
 //! 6. the records are sorted worst first ([`order`], run by its fast twin in
-//!    [`crate::domain::fast`]) and counted ([`summarize`]).
+//!    [`crate::domain::fast`]) and counted ([`summarize`]);
+//! 7. when the run has a memory, [`remember`] compares each record with the last run's
+//!    state: hysteresis, the growth trend and forecast ([`trend`]), and what changed
+//!    since the last alert ([`history`]); then ranks and counts again.
 
 mod allocation;
+mod history;
 mod ipam;
 mod order;
 mod overlaps;
@@ -22,6 +26,7 @@ mod routing;
 mod shared;
 mod subnet;
 mod suppress;
+mod trend;
 mod vpc;
 
 use crate::domain::fast;
@@ -34,11 +39,13 @@ use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use rustc_hash::FxBuildHasher;
 use std::collections::{HashMap, HashSet};
 
+pub use history::{days_text, mark_told, remember, HistoryRules, RunMark};
 pub use ipam::DISAGREEMENT_POINTS;
 pub use order::{sort_worst_first, worst_first};
 pub use overlaps::find_overlaps;
 pub use subnet::{usable_addresses, AWS_RESERVED_PER_SUBNET};
 pub use suppress::{AcceptedOverlap, Suppressions};
+pub use trend::{trend, Trend};
 
 /// [`calculate_with`] nothing acknowledged.
 pub fn calculate(inv: Inventory, thresholds: &Thresholds, source: ThresholdSource) -> Calculated {
@@ -97,13 +104,21 @@ pub fn calculate_with(
     for group in &mut overlaps {
         overlaps::classify(group, &domains, &connectivity_unread, suppressions);
     }
-    fast::report_order::sort_worst_first(&mut resources);
-    let summary = summarize(&resources, &overlaps);
-    Calculated {
+    let mut calculated = Calculated {
         resources,
         overlaps,
-        summary,
-    }
+        summary: Summary::default(),
+        history: None,
+    };
+    rank_and_count(&mut calculated);
+    calculated
+}
+
+/// Sorts the records worst first and counts them; again after [`remember`] changes
+/// statuses.
+fn rank_and_count(calculated: &mut Calculated) {
+    fast::report_order::sort_worst_first(&mut calculated.resources);
+    calculated.summary = summarize(&calculated.resources, &calculated.overlaps);
 }
 
 /// The run's thresholds and where they came from (a resource's tags may override

@@ -49,6 +49,7 @@ pub fn find_overlaps(vpcs: &[Vpc]) -> Vec<OverlapGroup> {
                 suppressed: None,
                 members: group.iter().map(|(b, v)| member(v, b)).collect(),
                 conflicts: Vec::new(),
+                change: None,
             });
         }
         rest = after;

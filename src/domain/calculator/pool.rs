@@ -69,6 +69,7 @@ pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
         reasons: assessment.reasons.into_boxed_slice(),
         suppressed: run.suppression(&pool.tags, &pool.account_id),
         thresholds: t.applied,
+        history: None,
         largest_free_block,
         free_blocks,
         cidr_blocks: blocks,

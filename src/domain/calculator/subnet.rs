@@ -150,6 +150,7 @@ pub fn subnet_record(
         reasons: assessment.reasons.into_boxed_slice(),
         suppressed,
         thresholds: t.applied,
+        history: None,
         largest_free_block: None,
         free_blocks: Vec::new(),
         cidr_blocks: Vec::new(),

@@ -119,6 +119,7 @@ pub fn vpc_record(
         reasons: assessment.reasons.into_boxed_slice(),
         suppressed: run.suppression(&vpc.tags, &vpc.account_id),
         thresholds: t.applied,
+        history: None,
         largest_free_block,
         free_blocks,
         cidr_blocks: blocks,
