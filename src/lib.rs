@@ -13,3 +13,4 @@ pub mod aws;
 pub mod domain;
 pub mod sinks;
 pub mod source;
+pub mod store;

@@ -2,7 +2,7 @@
 
 use ipam_monitor::app::config::Config;
 use ipam_monitor::app::handler::App;
-use ipam_monitor::app::wiring::sinks_from_config;
+use ipam_monitor::app::wiring::{sinks_from_config, store_from_config};
 use ipam_monitor::source::ec2::Ec2Source;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
@@ -17,6 +17,7 @@ async fn main() -> Result<(), Error> {
     let app = App {
         source: Ec2Source::new(&sdk, config.member_role_name.clone()),
         sinks: sinks_from_config(&config, &sdk),
+        store: store_from_config(&config, &sdk),
         config,
     };
     let app = &app;

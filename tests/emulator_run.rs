@@ -31,6 +31,7 @@ fn both_regions() -> RegionSelection {
 async fn run(emu: &Emulator, config: Config, event: Value) -> Report {
     let sdk = emu.sdk_config("us-east-1").await;
     let app = App {
+        store: None,
         source: Ec2Source::new(&sdk, None),
         config,
         sinks: vec![],
@@ -53,7 +54,7 @@ async fn demo_estate_figures_match_hand_computed_values() {
     let emu = Emulator::start(Some("demo"));
     let r = run(&emu, demo_config(both_regions()), json!({})).await;
 
-    assert_eq!(r.run.schema_version, 4);
+    assert_eq!(r.run.schema_version, 5);
     assert_eq!(r.run.run_id, "test-run");
     assert!(r.outcome.errors.is_empty(), "{:?}", r.outcome.errors);
     assert_eq!(r.scan.scopes.len(), 2);
@@ -266,7 +267,7 @@ fn local_runner_prints_table_and_json() {
         .next()
         .expect("a JSON report")
         .unwrap();
-    assert_eq!(report["schema_version"], 4);
+    assert_eq!(report["schema_version"], 5);
     assert_eq!(report["summary"]["resources"], 20);
     assert!(report["run_id"].as_str().unwrap().starts_with("local-"));
 }
@@ -443,6 +444,7 @@ async fn denied_ipam_calls_are_scope_errors_and_the_vpc_half_completes() {
     emu.set_ipam_fixture(&fixture);
     let sdk = emu.sdk_config("us-east-1").await;
     let app = App {
+        store: None,
         source: Ec2Source::new(&sdk, None),
         config: demo_config(both_regions()),
         sinks: vec![],

@@ -239,6 +239,7 @@ fn config(max_concurrency: usize) -> Config {
 async fn a_failing_region_is_reported_and_the_others_are_kept() {
     let recorder = RecordingSink::default();
     let app = App {
+        store: None,
         source: FakeSource::new("xx-test-3"),
         config: config(2),
         sinks: vec![Box::new(recorder.clone())],
@@ -304,6 +305,7 @@ async fn unknown_own_account_is_an_error_but_the_scan_goes_on() {
     let mut source = FakeSource::new("none");
     source.fail_account_lookup = true;
     let app = App {
+        store: None,
         source,
         config: config(8),
         sinks: vec![],
@@ -325,6 +327,7 @@ async fn unknown_own_account_is_an_error_but_the_scan_goes_on() {
 #[tokio::test]
 async fn bad_event_is_rejected_before_any_scan() {
     let app = App {
+        store: None,
         source: FakeSource::new("none"),
         config: config(8),
         sinks: vec![],
@@ -344,6 +347,7 @@ async fn bad_event_is_rejected_before_any_scan() {
 async fn a_failing_sink_does_not_stop_the_others_and_fails_the_run() {
     let recorder = RecordingSink::default();
     let app = App {
+        store: None,
         source: FakeSource::new("none"),
         config: config(8),
         sinks: vec![Box::new(FailingSink), Box::new(recorder.clone())],
@@ -371,6 +375,7 @@ async fn a_failing_sink_does_not_stop_the_others_and_fails_the_run() {
 async fn dry_run_computes_everything_and_sends_nothing() {
     let recorder = RecordingSink::default();
     let app = App {
+        store: None,
         source: FakeSource::new("none"),
         config: config(8),
         sinks: vec![Box::new(recorder.clone()), Box::new(FailingSink)],
@@ -400,6 +405,7 @@ async fn a_slow_scope_at_the_deadline_is_reported_and_the_sinks_still_run() {
     let mut source = FakeSource::new("none");
     source.slow_region = Some(("xx-test-4", Duration::from_secs(30)));
     let app = App {
+        store: None,
         source,
         config: config(8),
         sinks: vec![Box::new(recorder.clone())],
@@ -483,6 +489,7 @@ async fn a_denied_ipam_scope_leaves_unallocated_cidrs_unknown() {
     let mut source = FakeSource::new("none");
     source.ipam_region = Some("xx-test-2");
     let app = App {
+        store: None,
         source,
         config: config(8),
         sinks: vec![],
@@ -498,6 +505,7 @@ async fn a_denied_ipam_scope_leaves_unallocated_cidrs_unknown() {
     source.ipam_region = Some("xx-test-2");
     source.denied_region = Some("xx-test-2");
     let app = App {
+        store: None,
         source,
         config: config(8),
         sinks: vec![],
@@ -538,6 +546,7 @@ async fn a_scope_cut_by_the_deadline_leaves_unallocated_cidrs_unknown() {
     source.ipam_region = Some("xx-test-1");
     source.slow_region = Some(("xx-test-4", Duration::from_secs(30)));
     let app = App {
+        store: None,
         source,
         config: config(8),
         sinks: vec![],
@@ -567,6 +576,7 @@ async fn accounts_or_regions_not_listed_leave_unallocated_cidrs_unknown() {
     let mut source = FakeSource::new("none");
     source.denied_account = Some("222222222222");
     let app = App {
+        store: None,
         source,
         config: Config {
             accounts: AccountSelection::List(vec!["222222222222".into()]),
@@ -596,6 +606,7 @@ async fn accounts_or_regions_not_listed_leave_unallocated_cidrs_unknown() {
     let mut source = FakeSource::new("none");
     source.organization = None;
     let app = App {
+        store: None,
         source,
         config: Config {
             accounts: AccountSelection::Organization,
@@ -654,6 +665,7 @@ async fn planning_calls_that_hang_are_cut_with_the_scan_and_the_rest_goes_on() {
     let mut source = FakeSource::new("none");
     source.hanging_account = Some("222222222222");
     let app = App {
+        store: None,
         source,
         config: Config {
             accounts: AccountSelection::List(vec!["222222222222".into(), "333333333333".into()]),
@@ -702,6 +714,7 @@ async fn an_own_account_lookup_that_hangs_is_cut_and_the_scan_goes_on() {
     let mut source = FakeSource::new("none");
     source.hanging_account_lookup = true;
     let app = App {
+        store: None,
         source,
         config: Config {
             regions: RegionSelection::List(vec!["xx-test-1".into()]),
@@ -728,6 +741,7 @@ async fn an_own_account_lookup_that_hangs_is_cut_and_the_scan_goes_on() {
 async fn a_hanging_sink_is_cut_before_the_deadline_and_does_not_hold_back_the_others() {
     let recorder = RecordingSink::default();
     let app = App {
+        store: None,
         source: FakeSource::new("none"),
         config: Config {
             regions: RegionSelection::List(vec!["xx-test-1".into()]),
@@ -762,6 +776,7 @@ async fn by_default_a_broken_scope_is_reported_but_only_a_failed_sink_fails_the_
     // A permanently broken account would otherwise fail every run: the Errors alarm
     // would stay in ALARM and a retry would repeat the whole run.
     let broken_scope = App {
+        store: None,
         source: FakeSource::new("xx-test-3"),
         config: Config {
             fail_on: FailOn::Sinks,
@@ -777,6 +792,7 @@ async fn by_default_a_broken_scope_is_reported_but_only_a_failed_sink_fails_the_
     assert_eq!(output.report.outcome.summary.scopes_failed, 1);
 
     let failed_sink = App {
+        store: None,
         source: FakeSource::new("none"),
         config: Config {
             fail_on: FailOn::Sinks,
@@ -792,6 +808,7 @@ async fn by_default_a_broken_scope_is_reported_but_only_a_failed_sink_fails_the_
     assert!(problems.starts_with("sink failing failed"), "{problems}");
 
     let never = App {
+        store: None,
         source: FakeSource::new("xx-test-3"),
         config: Config {
             fail_on: FailOn::Never,
@@ -809,6 +826,7 @@ async fn by_default_a_broken_scope_is_reported_but_only_a_failed_sink_fails_the_
 #[tokio::test]
 async fn excluded_accounts_are_never_planned() {
     let app = App {
+        store: None,
         source: FakeSource::new("none"),
         config: Config {
             accounts: AccountSelection::List(vec!["222222222222".into(), "333333333333".into()]),

@@ -102,6 +102,7 @@ fn config(accounts: AccountSelection) -> Config {
 async fn run(emu: &Emulator, config: Config) -> Result<Report, Box<HandlerError>> {
     let sdk = emu.sdk_config("us-east-1").await;
     let app = App {
+        store: None,
         source: Ec2Source::new(&sdk, config.member_role_name.clone()),
         config,
         sinks: vec![],

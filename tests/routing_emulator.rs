@@ -78,6 +78,7 @@ async fn run(emu: &Emulator) -> Report {
         ..Config::default()
     };
     let app = App {
+        store: None,
         source: Ec2Source::new(&sdk, None),
         config,
         sinks: vec![],

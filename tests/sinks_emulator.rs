@@ -39,6 +39,7 @@ fn demo_config() -> Config {
 async fn run_demo(emu: &Emulator, config: Config) -> Result<RunOutput, HandlerError> {
     let sdk = emu.sdk_config("us-east-1").await;
     let app = App {
+        store: None,
         source: Ec2Source::new(&sdk, None),
         sinks: sinks_from_config(&config, &sdk),
         config,
@@ -356,6 +357,7 @@ async fn two_thousand_five_hundred_metrics_take_exactly_three_requests() {
     emu.reset_request_counts();
     let ctx = RunContext {
         duration: Duration::from_millis(1234),
+        ..Default::default()
     };
     let out = deliver_all(&sinks, &report, &ctx, false, None).await;
     assert_eq!(
@@ -421,6 +423,7 @@ async fn a_put_metric_data_refused_mid_run_loses_only_its_batch() {
     );
     let ctx = RunContext {
         duration: Duration::from_millis(1234),
+        ..Default::default()
     };
     let out = deliver_all(
         &[Box::new(sink) as Box<dyn Sink>],
@@ -474,6 +477,7 @@ async fn throttled_put_metric_data_is_retried_and_loses_nothing() {
     );
     let ctx = RunContext {
         duration: Duration::from_millis(5),
+        ..Default::default()
     };
     let out = deliver_all(
         &[Box::new(sink) as Box<dyn Sink>],

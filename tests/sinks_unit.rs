@@ -66,6 +66,7 @@ fn report(n: usize, breach_every: usize) -> Report {
 fn ctx() -> RunContext {
     RunContext {
         duration: Duration::from_millis(900),
+        ..Default::default()
     }
 }
 
@@ -581,11 +582,12 @@ fn report_head_and_summary_keep_their_field_order() {
             "resources",
             "overlaps",
             "errors",
-            "summary"
+            "summary",
+            "history"
         ]
     );
     assert!(json.starts_with(
-        "{\"schema_version\":4,\"run_id\":\"run-42\",\"generated_at\":\"2026-11-23T12:00:00Z\","
+        "{\"schema_version\":5,\"run_id\":\"run-42\",\"generated_at\":\"2026-11-23T12:00:00Z\","
     ));
 
     let head = serde_json::to_string(&r.head()).unwrap();
@@ -627,6 +629,7 @@ fn report_head_and_summary_keep_their_field_order() {
             "dry_run",
             "duration_ms",
             "summary",
+            "history",
             "metrics",
             "sinks",
             "errors",

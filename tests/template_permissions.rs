@@ -34,10 +34,12 @@ const RUNTIME_ACTIONS: &[(&str, &str)] = &[
 ];
 
 /// Actions an SDK call needs beside its own, and the call: publishing to a topic
-/// encrypted with a customer-managed key needs that key's data-key actions.
+/// encrypted with a customer-managed key needs that key's data-key actions, and
+/// GetObject of a missing key answers 404 (not 403) only with ListBucket.
 const IMPLIED_ACTIONS: &[(&str, &str)] = &[
     ("kms:GenerateDataKey", "sns:Publish"),
     ("kms:Decrypt", "sns:Publish"),
+    ("s3:ListBucket", "s3:GetObject"),
 ];
 
 /// Environment variables the code reads that Lambda itself sets.

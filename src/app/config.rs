@@ -1,9 +1,10 @@
 //! Configuration from environment variables, read and validated once at cold start.
 
 use crate::aws::setup::{RetryMode, RetrySettings};
-use crate::domain::calculator::{AcceptedOverlap, Suppressions};
+use crate::domain::calculator::{AcceptedOverlap, HistoryRules, Suppressions};
 use crate::domain::thresholds::{parse_prefix, Level, ThresholdError, Thresholds};
 use crate::sinks::metrics::{MetricPolicy, DEFAULT_MARGIN_POINTS};
+pub use crate::sinks::sns::AlertMode;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -25,6 +26,12 @@ pub const ENV_METRIC_POLICY: &str = "METRIC_POLICY";
 pub const ENV_METRIC_MARGIN: &str = "METRIC_MARGIN_POINTS";
 pub const ENV_SUPPRESS_ACCOUNTS: &str = "SUPPRESS_ACCOUNTS";
 pub const ENV_ACCEPTED_OVERLAPS: &str = "ACCEPTED_OVERLAPS";
+pub const ENV_STATE_BUCKET: &str = "STATE_BUCKET";
+pub const ENV_STATE_PREFIX: &str = "STATE_PREFIX";
+pub const ENV_ALERT_MODE: &str = "ALERT_MODE";
+pub const ENV_REMIND_AFTER: &str = "REMIND_AFTER_HOURS";
+pub const ENV_RECOVERY_MARGIN: &str = "RECOVERY_MARGIN_POINTS";
+pub const ENV_FORECAST_HORIZON: &str = "FORECAST_HORIZON_DAYS";
 /// The SDK's own retry settings; checked here because aws-config panics on a bad value.
 pub const ENV_RETRY_MODE: &str = "AWS_RETRY_MODE";
 pub const ENV_MAX_ATTEMPTS: &str = "AWS_MAX_ATTEMPTS";
@@ -32,6 +39,7 @@ pub const ENV_MAX_ATTEMPTS: &str = "AWS_MAX_ATTEMPTS";
 pub const ENV_AWS_REGION: &str = "AWS_REGION";
 
 pub const DEFAULT_NAMESPACE: &str = "IpamMonitor";
+pub const DEFAULT_STATE_PREFIX: &str = "ipam-monitor/";
 pub const DEFAULT_CONCURRENCY: usize = 8;
 /// More attempts than this cannot finish inside the run's deadline with backoff.
 pub const MAX_ATTEMPTS_ALLOWED: u32 = 20;
@@ -74,6 +82,14 @@ pub enum FailOn {
     Never,
 }
 
+/// Where the run's memory and the report archive live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateLocation {
+    pub bucket: String,
+    /// Ends with `/` (or is empty).
+    pub prefix: String,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MetricsMode {
     /// PutMetricData calls.
@@ -105,6 +121,10 @@ pub struct Config {
     pub fail_on: FailOn,
     /// What is acknowledged: reported, never alerted.
     pub suppressions: Suppressions,
+    /// `None`: every run stands alone.
+    pub state: Option<StateLocation>,
+    pub alert_mode: AlertMode,
+    pub history: HistoryRules,
 }
 
 impl Default for Config {
@@ -125,6 +145,9 @@ impl Default for Config {
             excluded_accounts: Vec::new(),
             fail_on: FailOn::Sinks,
             suppressions: Suppressions::default(),
+            state: None,
+            alert_mode: AlertMode::Changes,
+            history: HistoryRules::default(),
         }
     }
 }
@@ -338,6 +361,32 @@ impl Config {
                 _ => return Err(bad(ENV_FAIL_ON, &v, "sinks, any or never")),
             };
         }
+        if let Some(bucket) = get(ENV_STATE_BUCKET) {
+            let prefix = get(ENV_STATE_PREFIX).unwrap_or_else(|| DEFAULT_STATE_PREFIX.to_string());
+            c.state = Some(StateLocation {
+                bucket: check_bucket_name(&bucket)?,
+                prefix: check_key_prefix(&prefix)?,
+            });
+        }
+        if let Some(v) = get(ENV_ALERT_MODE) {
+            c.alert_mode = match v.to_ascii_lowercase().as_str() {
+                "changes" => AlertMode::Changes,
+                "every-run" | "every_run" | "always" => AlertMode::EveryRun,
+                _ => return Err(bad(ENV_ALERT_MODE, &v, "changes or every-run")),
+            };
+        }
+        if let Some(v) = get(ENV_REMIND_AFTER) {
+            let hours = bounded_number(ENV_REMIND_AFTER, &v, 1.0, 24.0 * 365.0, "hours")?;
+            c.history.remind_after_secs = (hours * 3600.0).round() as u64;
+        }
+        if let Some(v) = get(ENV_RECOVERY_MARGIN) {
+            c.history.recovery_margin_points =
+                bounded_number(ENV_RECOVERY_MARGIN, &v, 0.0, 50.0, "percentage points")?;
+        }
+        if let Some(v) = get(ENV_FORECAST_HORIZON) {
+            let days = bounded_number(ENV_FORECAST_HORIZON, &v, 0.0, 3650.0, "days")?;
+            c.history.forecast_horizon_days = (days > 0.0).then_some(days);
+        }
         if c.accounts != AccountSelection::Own && c.member_role_name.is_none() {
             return Err(bad(
                 ENV_MEMBER_ROLE,
@@ -347,6 +396,61 @@ impl Config {
         }
         Ok(c)
     }
+}
+
+/// A number from `min` to `max` (a unit, e.g. "hours", for the error).
+fn bounded_number(
+    variable: &str,
+    v: &str,
+    min: f64,
+    max: f64,
+    unit: &str,
+) -> Result<f64, ConfigError> {
+    match v.trim_end_matches('%').parse::<f64>() {
+        Ok(n) if n.is_finite() && (min..=max).contains(&n) => Ok(n),
+        _ => Err(bad(variable, v, format!("{unit} from {min} to {max}"))),
+    }
+}
+
+/// S3's bucket naming rules: 3-63 of lowercase letters, digits, dots and hyphens,
+/// starting and ending with a letter or digit.
+fn check_bucket_name(v: &str) -> Result<String, ConfigError> {
+    let edge_ok = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    let ok = (3..=63).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+        && edge_ok(v.as_bytes().first())
+        && edge_ok(v.as_bytes().last())
+        && !v.contains("..");
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(bad(
+            ENV_STATE_BUCKET,
+            v,
+            "an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens",
+        ))
+    }
+}
+
+/// A key prefix of printable ASCII without a leading `/`; a missing trailing `/` is
+/// added, so `ipam-monitor` and `ipam-monitor/` name the same folder.
+fn check_key_prefix(v: &str) -> Result<String, ConfigError> {
+    let ok = v.len() <= 200
+        && !v.starts_with('/')
+        && v.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if !ok {
+        return Err(bad(
+            ENV_STATE_PREFIX,
+            v,
+            "a key prefix of up to 200 printable characters, no leading /, e.g. ipam-monitor/",
+        ));
+    }
+    Ok(if v.ends_with('/') {
+        v.to_string()
+    } else {
+        format!("{v}/")
+    })
 }
 
 fn parse_accounts(v: &str) -> Result<AccountSelection, ConfigError> {

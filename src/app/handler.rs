@@ -3,13 +3,15 @@
 
 use crate::app::config::{Config, FailOn, MetricsMode};
 use crate::app::event::{parse_event, EventError};
-use crate::app::run::monitor;
+use crate::app::memory::{archive, keep, Recalled};
+use crate::app::run::{monitor, scan_cutoff};
 use crate::domain::inventory::ScanError;
-use crate::domain::report::{Report, RunStamp, Summary};
+use crate::domain::report::{Report, RunHistory, RunStamp, Summary};
 use crate::sinks::metric_cost::monthly_cost_usd;
 use crate::sinks::metrics::{self, MetricPolicy};
 use crate::sinks::{deliver_all, DeliveryStatus, RunContext, Sink, SinkOutcome};
 use crate::source::NetworkSource;
+use crate::store::{StateStore, StoreError};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
@@ -22,6 +24,8 @@ pub struct App<S> {
     pub config: Config,
     pub source: S,
     pub sinks: Vec<Box<dyn Sink>>,
+    /// The run's memory and report archive; `None`: every run stands alone.
+    pub store: Option<Box<dyn StateStore>>,
 }
 
 /// Everything one pass produced.
@@ -75,6 +79,9 @@ pub struct RunSummary {
     pub dry_run: bool,
     pub duration_ms: u64,
     pub summary: Summary,
+    /// What changed since the last run and where the report is archived; `null`
+    /// without a state bucket.
+    pub history: Option<RunHistory>,
     /// CloudWatch metrics published and their monthly cost; `null` when metrics are off.
     pub metrics: Option<MetricsEstimate>,
     pub sinks: Vec<SinkOutcome>,
@@ -105,12 +112,34 @@ impl RunOutput {
             dry_run: self.dry_run,
             duration_ms: self.duration_ms,
             summary: report.outcome.summary.clone(),
+            history: report.outcome.history.clone(),
             metrics: self.metrics,
             sinks: self.sinks,
             errors,
             report: fits.then_some(report),
         }
     }
+}
+
+/// `step`, or a failed outcome for `sink` when the deadline comes first (less a
+/// margin to answer Lambda).
+async fn before_deadline(
+    deadline: Option<Instant>,
+    sink: &str,
+    step: impl std::future::Future<Output = SinkOutcome>,
+) -> SinkOutcome {
+    let Some(d) = deadline else {
+        return step.await;
+    };
+    let left = d.saturating_duration_since(Instant::now());
+    let by = d - (left / 10).min(crate::sinks::ANSWER_MARGIN);
+    tokio::time::timeout_at(by.into(), step)
+        .await
+        .unwrap_or_else(|_| SinkOutcome {
+            sink: sink.to_string(),
+            status: DeliveryStatus::Failed,
+            detail: "not finished before the Lambda deadline".into(),
+        })
 }
 
 /// Time left before the invocation's deadline. Lambda gives the deadline in
@@ -174,24 +203,95 @@ impl<S: NetworkSource> App<S> {
         run_id: String,
         deadline: Option<Instant>,
     ) -> Result<RunOutput, HandlerError> {
+        self.run_at(payload, run_id, SystemTime::now(), deadline)
+            .await
+    }
+
+    /// One pass as if started at `now` (tests move the clock between runs).
+    pub async fn run_at(
+        &self,
+        payload: &Value,
+        run_id: String,
+        now: SystemTime,
+        deadline: Option<Instant>,
+    ) -> Result<RunOutput, HandlerError> {
         let started = Instant::now();
         let invocation = parse_event(payload)?;
         let settings = invocation.settings(&self.config)?;
         tracing::info!(run_id = %run_id, trigger = ?invocation.trigger, regions = ?settings.regions, dry_run = settings.dry_run, "run started");
+        let store = self.store.as_deref();
+        // One small read; bounded like planning, so a hanging bucket costs the memory,
+        // never the run.
+        let memory = match store {
+            Some(store) => {
+                Some(Recalled {
+                    loaded: match deadline {
+                        Some(d) => {
+                            let by = scan_cutoff(d, Instant::now());
+                            let by =
+                                Instant::now() + by.saturating_duration_since(Instant::now()) / 4;
+                            tokio::time::timeout_at(by.into(), store.load())
+                            .await
+                            .unwrap_or_else(|_| Err(StoreError::Aws {
+                                operation: "GetObject".into(),
+                                code: Some("DeadlineExceeded".into()),
+                                message: "no answer in the time the run has for reading its state".into(),
+                            }))
+                        }
+                        None => store.load().await,
+                    },
+                })
+            }
+            None => None,
+        };
         // Boxed: the scan future is deep enough to exhaust the compiler's layout limit.
-        let report = Box::pin(monitor(
+        let (mut report, remembered) = Box::pin(monitor(
             &self.source,
             &self.config,
             &settings,
             run_id,
-            SystemTime::now(),
+            now,
             deadline,
+            memory,
         ))
         .await;
+        let archive_at = store
+            .filter(|_| !settings.dry_run)
+            .map(|s| s.archive_location(&report));
+        if let Some(h) = report.outcome.history.as_mut() {
+            h.archive = archive_at;
+        }
         let ctx = RunContext {
             duration: started.elapsed(),
+            alert_mode: self.config.alert_mode,
+            already_delivered: report
+                .outcome
+                .history
+                .as_ref()
+                .map(|h| h.already_delivered.clone())
+                .unwrap_or_default(),
         };
-        let sinks = deliver_all(&self.sinks, &report, &ctx, settings.dry_run, deadline).await;
+        // The archive is written next to the sinks, under the same deadline.
+        let archived = async {
+            match store.filter(|_| !settings.dry_run) {
+                Some(store) => {
+                    Some(before_deadline(deadline, "archive", archive(store, &report)).await)
+                }
+                None => None,
+            }
+        };
+        let (mut sinks, archived) = tokio::join!(
+            deliver_all(&self.sinks, &report, &ctx, settings.dry_run, deadline),
+            archived
+        );
+        sinks.extend(archived);
+        if let (Some(store), Some(remembered)) = (store, remembered) {
+            if !settings.dry_run {
+                let kept =
+                    before_deadline(deadline, "state", keep(store, remembered, &report, &sinks));
+                sinks.push(kept.await);
+            }
+        }
         let metrics = (self.config.metrics_mode != MetricsMode::Off)
             .then(|| MetricsEstimate::of(&report, self.config.metric_policy));
         let output = RunOutput {

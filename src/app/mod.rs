@@ -4,6 +4,7 @@
 pub mod config;
 pub mod event;
 pub mod handler;
+pub mod memory;
 pub mod run;
 pub mod table;
 pub mod telemetry;

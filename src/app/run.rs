@@ -2,12 +2,14 @@
 
 use crate::app::config::{AccountSelection, Config, RegionSelection};
 use crate::app::event::RunSettings;
-use crate::domain::calculator;
+use crate::app::memory::{Recalled, Remembered};
+use crate::domain::calculator::{self, remember, RunMark};
 use crate::domain::inventory::{Inventory, IpamRead, ScanError, Scope};
 use crate::domain::report::{Report, ScopeOutcome};
 use crate::source::accounts::UNKNOWN_ACCOUNT;
 use crate::source::NetworkSource;
 use futures::stream::{self, StreamExt};
+use std::collections::HashSet;
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,6 +23,8 @@ pub fn scan_cutoff(deadline: Instant, now: Instant) -> Instant {
     deadline - (left / 4).min(MAX_SINK_RESERVE)
 }
 
+/// One pass. With `memory` (the state read before the scan), the records are compared
+/// with the last run's and the state to save is returned with the report.
 pub async fn monitor<S: NetworkSource>(
     source: &S,
     config: &Config,
@@ -28,7 +32,8 @@ pub async fn monitor<S: NetworkSource>(
     run_id: String,
     started: SystemTime,
     deadline: Option<Instant>,
-) -> Report {
+    memory: Option<Recalled>,
+) -> (Report, Option<Remembered>) {
     let mut inv = Inventory::default();
     let cutoff = deadline.map(|d| scan_cutoff(d, Instant::now()));
 
@@ -156,13 +161,45 @@ pub async fn monitor<S: NetworkSource>(
     }
 
     let errors = inv.errors.clone();
-    let calculated = calculator::calculate_with(
+    let mut calculated = calculator::calculate_with(
         inv,
         &settings.thresholds,
         settings.threshold_source,
         &settings.suppressions,
     );
-    Report::new(
+    // Decoded only now: the raw inventory is gone, so it and the old state never
+    // share the memory.
+    let remembered = memory.map(|recalled| {
+        let previous = recalled.previous();
+        for w in &previous.warnings {
+            tracing::warn!(warning = %w, "state");
+        }
+        let read: HashSet<(&str, &str)> = outcomes
+            .iter()
+            .filter(|o| o.ok)
+            .map(|o| (o.scope.account_id.as_str(), o.scope.region.as_str()))
+            .collect();
+        let mark = RunMark {
+            now: started.into(),
+            run_id: &run_id,
+            request_id: Some(&run_id),
+        };
+        let state = remember(
+            &mut calculated,
+            previous.state,
+            |account, region| read.contains(&(account, region)),
+            mark,
+            &config.history,
+        );
+        if let Some(h) = calculated.history.as_mut() {
+            h.warnings = previous.warnings;
+        }
+        Remembered {
+            state,
+            save_over: previous.save_over,
+        }
+    });
+    let report = Report::new(
         run_id,
         started,
         settings.thresholds,
@@ -170,7 +207,8 @@ pub async fn monitor<S: NetworkSource>(
         outcomes,
         errors,
         calculated,
-    )
+    );
+    (report, remembered)
 }
 
 /// `step`, unless `cutoff` comes first (`None` then).

@@ -6,6 +6,8 @@ use crate::sinks::downstream::{DownstreamSink, MAX_ASYNC_PAYLOAD_BYTES};
 use crate::sinks::emf::EmfSink;
 use crate::sinks::sns::SnsSink;
 use crate::sinks::Sink;
+use crate::store::s3::S3Store;
+use crate::store::StateStore;
 
 pub fn sinks_from_config(config: &Config, sdk: &aws_config::SdkConfig) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
@@ -36,6 +38,19 @@ pub fn sinks_from_config(config: &Config, sdk: &aws_config::SdkConfig) -> Vec<Bo
         }));
     }
     sinks
+}
+
+/// The state store the configuration names, if any.
+pub fn store_from_config(
+    config: &Config,
+    sdk: &aws_config::SdkConfig,
+) -> Option<Box<dyn StateStore>> {
+    let at = config.state.as_ref()?;
+    Some(Box::new(S3Store::new(
+        sdk,
+        at.bucket.clone(),
+        at.prefix.clone(),
+    )))
 }
 
 /// Where an on-call engineer finds the whole report, for the alert footer.

@@ -6,7 +6,7 @@
 
 use ipam_monitor::app::config::Config;
 use ipam_monitor::app::handler::{App, HandlerError};
-use ipam_monitor::app::wiring::sinks_from_config;
+use ipam_monitor::app::wiring::{sinks_from_config, store_from_config};
 use ipam_monitor::source::ec2::Ec2Source;
 use serde_json::Value;
 use std::process::ExitCode;
@@ -73,6 +73,7 @@ async fn main() -> ExitCode {
     let app = App {
         source: Ec2Source::new(&sdk, config.member_role_name.clone()),
         sinks: sinks_from_config(&config, &sdk),
+        store: store_from_config(&config, &sdk),
         config,
     };
     let run_id = format!("local-{}", uuid::Uuid::new_v4());

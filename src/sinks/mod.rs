@@ -13,9 +13,13 @@ use serde::Serialize;
 use std::time::{Duration, Instant};
 
 /// What a sink needs besides the report.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct RunContext {
     pub duration: Duration,
+    pub alert_mode: sns::AlertMode,
+    /// Sinks an earlier attempt of this same request delivered (a Lambda retry):
+    /// skipped, so a retry never sends an alert, data points or chunks twice.
+    pub already_delivered: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -110,6 +114,13 @@ pub async fn deliver_all(
                 sink: sink.name().to_string(),
                 status: DeliveryStatus::Skipped,
                 detail: "dry run: nothing sent".to_string(),
+            };
+        }
+        if ctx.already_delivered.iter().any(|d| d == sink.name()) {
+            return SinkOutcome {
+                sink: sink.name().to_string(),
+                status: DeliveryStatus::Skipped,
+                detail: "delivered by an earlier attempt of this request (Lambda retry)".to_string(),
             };
         }
         let delivered = match cutoff {

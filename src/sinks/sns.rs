@@ -1,7 +1,7 @@
 //! One SNS alert per run when anything is in breach, written for a phone screen.
 
 use super::{Delivery, RunContext, Sink, SinkError};
-use crate::domain::report::{OverlapGroup, Report, ResourceRecord};
+use crate::domain::report::{Change, OverlapGroup, Report, ResourceRecord};
 use crate::domain::thresholds::Status;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
@@ -12,6 +12,18 @@ pub const MAX_SUBJECT_CHARS: usize = 99;
 /// SNS messages are at most 256 KiB including subject and attributes; the body stays
 /// well under it.
 pub const MAX_BODY_BYTES: usize = 250_000;
+
+/// What the SNS alert says, and when.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AlertMode {
+    /// What changed since the last delivered alert (new, escalated, eased, recovered)
+    /// and reminders. Needs the run's memory (a state bucket); a run without one
+    /// alerts as [`AlertMode::EveryRun`].
+    #[default]
+    Changes,
+    /// Everything in breach, every run.
+    EveryRun,
+}
 
 pub struct SnsSink {
     pub client: Client,
@@ -27,6 +39,9 @@ pub struct Alert {
     pub severity: Status,
     pub breach_count: usize,
     pub overlap_conflicts: usize,
+    /// The kinds of change the alert tells (`new_critical`, `reminder`...), for
+    /// subscription filters; empty in every-run mode.
+    pub changes: Vec<&'static str>,
 }
 
 /// A name a person recognises, without anything that would break a line.
@@ -148,40 +163,7 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
         s.critical, s.warning,
     );
     let subject = subject_text(&subject);
-    let mut footer = String::new();
-    if s.errors > 0 {
-        let _ = writeln!(
-            footer,
-            "{} scope error(s): some accounts/regions were not scanned.",
-            s.errors
-        );
-    }
-    if s.unknown > 0 {
-        let _ = writeln!(
-            footer,
-            "{} resource(s) could not be measured (UNKNOWN): see the report's warnings.",
-            s.unknown
-        );
-    }
-    if s.suppressed > 0 {
-        let _ = writeln!(
-            footer,
-            "{} acknowledged (suppressed) resource(s) not listed.",
-            s.suppressed
-        );
-    }
-    let quiet_overlaps = s.overlap_groups - conflicts.len();
-    if quiet_overlaps > 0 {
-        let _ = writeln!(
-            footer,
-            "{quiet_overlaps} other group(s) of overlapping CIDRs: VPCs that cannot route to each other, or acknowledged (in the report)."
-        );
-    }
-    let _ = write!(
-        footer,
-        "Run {} at {}. Full report: {report_location}.",
-        report.run.run_id, report.run.generated_at
-    );
+    let footer = footer(report, report_location, conflicts.len());
 
     let mut body = format!(
         "{} critical, {} warning of {} resources monitored{}.\n\n",
@@ -223,7 +205,225 @@ pub fn compose(report: &Report, report_location: &str) -> Option<Alert> {
         severity,
         breach_count: breaches.len(),
         overlap_conflicts: conflicts.len(),
+        changes: Vec::new(),
     })
+}
+
+/// The alert for `report` in `mode`: changes when the run remembers, else everything
+/// in breach.
+pub fn alert_for(report: &Report, report_location: &str, mode: AlertMode) -> Option<Alert> {
+    match (&report.outcome.history, mode) {
+        (Some(_), AlertMode::Changes) => compose_changes(report, report_location),
+        _ => compose(report, report_location),
+    }
+}
+
+/// The sections of a changes alert, most urgent first, with the change each lists.
+const SECTIONS: &[(Change, &str)] = &[
+    (Change::NewCritical, "NEW CRITICAL"),
+    (Change::Escalated, "ESCALATED TO CRITICAL"),
+    (Change::NewWarning, "NEW WARNING"),
+    (Change::Reminder, "STILL IN BREACH (reminder)"),
+    (Change::Eased, "EASED TO WARNING"),
+    (Change::Recovered, "RECOVERED"),
+];
+
+fn change_of(r: &ResourceRecord) -> Option<Change> {
+    r.history.as_ref().and_then(|h| h.change)
+}
+
+/// What changed since the last delivered alert, or `None` when nothing did: new
+/// breaches, escalations, reminders, easings, recoveries and new routing overlaps, in
+/// sections, worst first.
+pub fn compose_changes(report: &Report, report_location: &str) -> Option<Alert> {
+    let history = report.outcome.history.as_ref()?;
+    let changed: Vec<&ResourceRecord> = report
+        .resources
+        .iter()
+        .filter(|r| change_of(r).is_some())
+        .collect();
+    let conflicts: Vec<&OverlapGroup> = report
+        .outcome
+        .overlaps
+        .iter()
+        .filter(|g| g.change.is_some())
+        .collect();
+    if changed.is_empty() && conflicts.is_empty() && history.gone.is_empty() {
+        return None;
+    }
+    let s = &report.outcome.summary;
+    let c = &history.changes;
+    let incomplete = if s.scopes_failed > 0 || s.errors > 0 {
+        " (incomplete)"
+    } else {
+        ""
+    };
+    // Records are worst first: the first changed one in breach is the worst news.
+    let worst = changed.iter().find(|r| r.alerts());
+    let severity = match worst {
+        Some(w) => w.status,
+        None if !conflicts.is_empty() => Status::Warning,
+        None => Status::Ok,
+    };
+    let counts: Vec<String> = [
+        (c.new_critical, "new critical"),
+        (c.escalated, "escalated"),
+        (c.new_warning, "new warning"),
+        (c.new_conflicts, "new routing overlap(s)"),
+        (c.reminder, "still in breach"),
+        (c.eased, "eased"),
+        (c.recovered, "recovered"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let named = match (worst, changed.first()) {
+        (Some(w), _) | (None, Some(w)) => format!(
+            "{} {} {}",
+            display_name(w),
+            w.utilization_percent
+                .map(|p| format!("{p:.1}%"))
+                .unwrap_or_default(),
+            w.region
+        ),
+        (None, None) => match conflicts.first() {
+            Some(g) => format!("overlap {}", g.cidr),
+            None => "resources gone".to_string(),
+        },
+    };
+    let subject = subject_text(&format!(
+        "[{severity}]{incomplete} {}: {named}",
+        counts.join(", ")
+    ));
+
+    let mut body = format!(
+        "Since the last alert: {}. Now {} critical, {} warning of {} resources monitored.\n\n",
+        counts.join(", "),
+        s.critical,
+        s.warning,
+        s.resources
+    );
+    let footer = footer(report, report_location, conflicts.len());
+    let budget = MAX_BODY_BYTES - footer.len() - 200;
+    let mut left_out = 0;
+    let mut push = |body: &mut String, text: &str| {
+        if body.len() + text.len() + 1 > budget {
+            left_out += 1;
+        } else {
+            body.push_str(text);
+        }
+    };
+    for &(change, title) in SECTIONS {
+        let mut section: Vec<String> = changed
+            .iter()
+            .filter(|r| change_of(r) == Some(change))
+            .map(|r| entry(r))
+            .collect();
+        if change == Change::NewWarning {
+            section.extend(
+                conflicts
+                    .iter()
+                    .filter(|g| g.change == Some(Change::NewWarning))
+                    .map(|g| conflict_entry(g)),
+            );
+        }
+        if change == Change::Reminder {
+            section.extend(
+                conflicts
+                    .iter()
+                    .filter(|g| g.change == Some(Change::Reminder))
+                    .map(|g| conflict_entry(g)),
+            );
+        }
+        if change == Change::Recovered {
+            section.extend(
+                history
+                    .gone
+                    .iter()
+                    .map(|g| format!("GONE {} (was {}): no longer exists\n", g.key, g.last_status)),
+            );
+        }
+        if section.is_empty() {
+            continue;
+        }
+        push(&mut body, &format!("== {title} ({}) ==\n", section.len()));
+        for e in section {
+            push(&mut body, &(e + "\n"));
+        }
+    }
+    if left_out > 0 {
+        let _ = writeln!(
+            body,
+            "...and {left_out} more not listed here (message size limit).\n"
+        );
+    }
+    body.push_str(&footer);
+    let mut kinds: Vec<&'static str> = changed
+        .iter()
+        .filter_map(|r| change_of(r))
+        .chain(conflicts.iter().filter_map(|g| g.change))
+        .map(Change::as_str)
+        .collect();
+    if !history.gone.is_empty() {
+        kinds.push(Change::Recovered.as_str());
+    }
+    kinds.sort_unstable();
+    kinds.dedup();
+    Some(Alert {
+        subject,
+        body,
+        severity,
+        breach_count: s.in_breach,
+        overlap_conflicts: s.overlap_conflicts,
+        changes: kinds,
+    })
+}
+
+/// The lines under the list: what the counts leave out, and where the report is.
+fn footer(report: &Report, report_location: &str, conflicts_listed: usize) -> String {
+    let s = &report.outcome.summary;
+    let mut footer = String::new();
+    if s.errors > 0 {
+        let _ = writeln!(
+            footer,
+            "{} scope error(s): some accounts/regions were not scanned.",
+            s.errors
+        );
+    }
+    if s.unknown > 0 {
+        let _ = writeln!(
+            footer,
+            "{} resource(s) could not be measured (UNKNOWN): see the report's warnings.",
+            s.unknown
+        );
+    }
+    if s.suppressed > 0 {
+        let _ = writeln!(
+            footer,
+            "{} acknowledged (suppressed) resource(s) not listed.",
+            s.suppressed
+        );
+    }
+    let quiet_overlaps = s.overlap_groups.saturating_sub(conflicts_listed);
+    if quiet_overlaps > 0 {
+        let _ = writeln!(
+            footer,
+            "{quiet_overlaps} other group(s) of overlapping CIDRs: VPCs that cannot route to each other, or acknowledged (in the report)."
+        );
+    }
+    let location = report
+        .outcome
+        .history
+        .as_ref()
+        .and_then(|h| h.archive.as_deref())
+        .unwrap_or(report_location);
+    let _ = write!(
+        footer,
+        "Run {} at {}. Full report: {location}.",
+        report.run.run_id, report.run.generated_at
+    );
+    footer
 }
 
 /// A subject SNS accepts and a mail client shows as written: printable ASCII only (a
@@ -279,11 +479,14 @@ impl Sink for SnsSink {
         "sns"
     }
 
-    async fn deliver(&self, report: &Report, _ctx: &RunContext) -> Result<Delivery, SinkError> {
-        let Some(alert) = compose(report, &self.report_location) else {
-            return Ok(Delivery::nothing(
-                "nothing in breach and no routing overlap: no alert",
-            ));
+    async fn deliver(&self, report: &Report, ctx: &RunContext) -> Result<Delivery, SinkError> {
+        let Some(alert) = alert_for(report, &self.report_location, ctx.alert_mode) else {
+            let why = if report.outcome.history.is_some() && ctx.alert_mode == AlertMode::Changes {
+                "nothing changed since the last alert and no reminder due: no alert"
+            } else {
+                "nothing in breach and no routing overlap: no alert"
+            };
+            return Ok(Delivery::nothing(why));
         };
         let first = self.publish(&alert).await;
         let (sent, note) = match first {
@@ -337,7 +540,15 @@ impl SnsSink {
             .message_attributes(
                 "overlap_conflicts",
                 attribute("Number", alert.overlap_conflicts.to_string()),
-            )
+            );
+        // Lets a subscription filter, e.g. {"changes": ["new_critical", "escalated"]}.
+        let out = if alert.changes.is_empty() {
+            out
+        } else {
+            let kinds = serde_json::to_string(&alert.changes).expect("strings serialize");
+            out.message_attributes("changes", attribute("String.Array", kinds))
+        };
+        let out = out
             .send()
             .await
             .map_err(|e| SinkError::from_sdk("Publish", &e))?;
