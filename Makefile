@@ -64,11 +64,13 @@ test-emulator: venv
 # The demo seed creates the alert topic (with an SQS inbox) and the consumer function.
 DEMO_TOPIC ?= arn:aws:sns:us-east-1:123456789012:ipam-alerts
 DEMO_CONSUMER ?= ipam-report-consumer
+DEMO_STATE_BUCKET ?= ipam-monitor-state
 
 run: venv build
 	REGIONS=$${REGIONS:-$(DEMO_REGIONS)} \
 	SNS_TOPIC_ARN=$${SNS_TOPIC_ARN-$(DEMO_TOPIC)} \
 	DOWNSTREAM_FUNCTIONS=$${DOWNSTREAM_FUNCTIONS-$(DEMO_CONSUMER)} \
+	STATE_BUCKET=$${STATE_BUCKET-$(DEMO_STATE_BUCKET)} \
 	$(VPY) emulator/with_emulator.py --seed demo -- target/debug/ipam-monitor-local
 
 emulator: venv

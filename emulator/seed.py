@@ -123,7 +123,8 @@ def aws_client(service, endpoint_url, region):
         aws_access_key_id=ACCESS_KEY,
         aws_secret_access_key=SECRET_KEY,
         # proxies={} keeps proxy variables from the environment out of it.
-        config=Config(proxies={}, retries={"mode": "standard"}),
+        # Path-style S3: the emulator has no per-bucket host names.
+        config=Config(proxies={}, retries={"mode": "standard"}, s3={"addressing_style": "path"}),
     )
 
 
@@ -597,11 +598,14 @@ SINK_REGION = "us-east-1"
 ALERT_TOPIC = "ipam-alerts"
 ALERT_QUEUE = "ipam-alerts-inbox"
 CONSUMER_FUNCTION = "ipam-report-consumer"
+# The run's memory and report archive (STATE_BUCKET).
+STATE_BUCKET = "ipam-monitor-state"
 
 
 def seed_sinks(endpoint_url, region=SINK_REGION):
-    """An SNS topic with an SQS inbox subscribed (so alerts can be read back) and a
-    downstream Lambda function (moto's Docker-free backend accepts the invokes)."""
+    """An SNS topic with an SQS inbox subscribed (so alerts can be read back), a
+    downstream Lambda function (moto's Docker-free backend accepts the invokes) and
+    the state bucket."""
     sns = aws_client("sns", endpoint_url, region)
     sqs = aws_client("sqs", endpoint_url, region)
     topic_arn = sns.create_topic(Name=ALERT_TOPIC)["TopicArn"]
@@ -610,6 +614,7 @@ def seed_sinks(endpoint_url, region=SINK_REGION):
         "Attributes"
     ]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    aws_client("s3", endpoint_url, region).create_bucket(Bucket=STATE_BUCKET)
 
     iam = aws_client("iam", endpoint_url, region)
     role = iam.create_role(
@@ -635,7 +640,12 @@ def seed_sinks(endpoint_url, region=SINK_REGION):
         # A stand-in package: moto's Docker-free backend never runs it.
         Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
     )
-    return {"topic_arn": topic_arn, "queue_url": queue_url, "function": CONSUMER_FUNCTION}
+    return {
+        "topic_arn": topic_arn,
+        "queue_url": queue_url,
+        "function": CONSUMER_FUNCTION,
+        "state_bucket": STATE_BUCKET,
+    }
 
 
 def seed_demo(endpoint_url):

@@ -1,10 +1,11 @@
 //! A plain-text rendering of a report for people at a terminal.
 
-use crate::domain::report::{OverlapRouting, Report, ResourceRecord, Unit};
+use crate::domain::calculator::days_text;
+use crate::domain::report::{OverlapRouting, Report, ResourceRecord, RunHistory, Unit};
 use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {
-    let mut rows: Vec<[String; 10]> = vec![[
+    let mut rows: Vec<[String; 11]> = vec![[
         "STATUS",
         "TYPE",
         "ID",
@@ -15,12 +16,13 @@ pub fn render(report: &Report) -> String {
         "USED/TOTAL",
         "UTIL%",
         "LARGEST FREE",
+        "FULL IN",
     ]
     .map(String::from)];
     for r in &report.resources {
         rows.push(row(r));
     }
-    let widths: Vec<usize> = (0..10)
+    let widths: Vec<usize> = (0..11)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
 
@@ -106,6 +108,9 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
+    if let Some(h) = &report.outcome.history {
+        history_section(&mut out, h);
+    }
     let s = &report.outcome.summary;
     let _ = writeln!(
         out,
@@ -130,7 +135,7 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn row(r: &ResourceRecord) -> [String; 10] {
+fn row(r: &ResourceRecord) -> [String; 11] {
     let unit = match r.unit {
         Unit::Address => "",
         Unit::Slash64 => " /64s",
@@ -162,5 +167,45 @@ fn row(r: &ResourceRecord) -> [String; 10] {
         r.largest_free_block
             .map(|b| b.to_string())
             .unwrap_or_else(|| "-".into()),
+        r.history
+            .as_ref()
+            .and_then(|h| h.days_to_exhaustion)
+            .map(|d| format!("~{}", days_text(d)))
+            .unwrap_or_else(|| "-".into()),
     ]
+}
+
+/// What the run remembered: the previous run, what changed, where the report is.
+fn history_section(out: &mut String, h: &RunHistory) {
+    let _ = writeln!(out, "\nHistory:");
+    match &h.previous_run {
+        Some(p) => {
+            let _ = writeln!(out, "  previous run {} at {}", p.run_id, p.at);
+        }
+        None => {
+            let _ = writeln!(out, "  first run: no previous state");
+        }
+    }
+    let c = &h.changes;
+    let _ = writeln!(
+        out,
+        "  since the last alert: {} new critical, {} new warning, {} escalated, {} reminded, {} eased, {} recovered, {} new routing overlap(s)",
+        c.new_critical, c.new_warning, c.escalated, c.reminder, c.eased, c.recovered, c.new_conflicts
+    );
+    if h.retried_request {
+        let _ = writeln!(
+            out,
+            "  a retry of the run that wrote the state: already delivered {}",
+            h.already_delivered.join(", ")
+        );
+    }
+    for g in &h.gone {
+        let _ = writeln!(out, "  gone: {} (was {})", g.key, g.last_status);
+    }
+    for w in &h.warnings {
+        let _ = writeln!(out, "  warning: {w}");
+    }
+    if let Some(a) = &h.archive {
+        let _ = writeln!(out, "  archived at {a}");
+    }
 }

@@ -1,6 +1,7 @@
 //! One SNS alert per run when anything is in breach, written for a phone screen.
 
 use super::{Delivery, RunContext, Sink, SinkError};
+use crate::domain::calculator::days_text;
 use crate::domain::report::{Change, OverlapGroup, Report, ResourceRecord};
 use crate::domain::thresholds::Status;
 use aws_sdk_sns::types::MessageAttributeValue;
@@ -78,6 +79,9 @@ fn entry(r: &ResourceRecord) -> String {
     );
     if r.resource_type != crate::domain::report::ResourceType::Subnet {
         let _ = write!(s, ", largest free block {largest}");
+    }
+    if let Some(days) = r.history.as_ref().and_then(|h| h.days_to_exhaustion) {
+        let _ = write!(s, ", full in ~{}", days_text(days));
     }
     // Say why a resource alerts below the usual thresholds.
     if r.thresholds.source == crate::domain::thresholds::ThresholdSource::Tag {
