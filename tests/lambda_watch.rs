@@ -261,8 +261,34 @@ fn check_summary(file: &Path, event: &Value, status: u16, answer: &Value) {
     let want = if dry_run { "skipped" } else { "delivered" };
     let sinks = answer["sinks"].as_array().expect("sinks");
     let names: Vec<&str> = sinks.iter().filter_map(|x| x["sink"].as_str()).collect();
-    assert_eq!(names, ["cloudwatch", "sns", "downstream"], "{name}");
+    // env.json names the emulator's state bucket: a real run also archives its report
+    // and saves its state; a dry run changes nothing.
+    if dry_run {
+        assert_eq!(names, ["cloudwatch", "sns", "downstream"], "{name}");
+    } else {
+        assert_eq!(
+            names,
+            ["cloudwatch", "sns", "downstream", "archive", "state"],
+            "{name}"
+        );
+        let archive = answer["history"]["archive"].as_str().unwrap_or_default();
+        assert!(
+            archive.starts_with("s3://ipam-monitor-state/ipam-monitor/reports/dt="),
+            "{name}: {}",
+            answer["history"]
+        );
+    }
+    // Alerts tell changes: a run that follows another with nothing new stays silent.
+    let changes: u64 = answer["history"]["changes"]
+        .as_object()
+        .map(|c| c.values().filter_map(Value::as_u64).sum())
+        .unwrap_or(0);
     for sink in sinks {
+        if sink["sink"] == "sns" && !dry_run && changes == 0 {
+            assert_eq!(sink["status"], "skipped", "{name}: {sink}");
+            assert!(answer["history"]["previous_run"].is_object(), "{name}");
+            continue;
+        }
         assert_eq!(sink["status"], want, "{name}: {sink}");
     }
 
