@@ -213,8 +213,11 @@ fn growth_gives_days_to_exhaustion_and_a_forecast_warning() {
     let h = r.history.as_ref().unwrap();
     assert_eq!(h.samples, 3);
     let growth = h.growth_points_per_day.unwrap();
-    assert!((growth - 3.985).abs() <= 0.006, "growth {growth}");
-    assert_eq!(h.days_to_exhaustion, Some(13.1));
+    assert!(
+        (f64::from(growth) - 3.985).abs() <= 0.006,
+        "growth {growth}"
+    );
+    assert_eq!(h.days_to_exhaustion, Some(13.1f32));
     assert_eq!(r.status, Status::Warning);
     assert_eq!(r.reasons[0].rule, Rule::Forecast);
     assert!(
@@ -249,7 +252,7 @@ fn flat_or_shrinking_use_has_no_exhaustion_date() {
     }
     let flat = run(120, state, T0 + 3 * DAY);
     let h = subnet(&flat.calculated).history.clone().unwrap();
-    assert_eq!(h.growth_points_per_day, Some(0.0));
+    assert_eq!(h.growth_points_per_day, Some(0.0f32));
     assert_eq!(h.days_to_exhaustion, None);
 
     let mut state = State::default();

@@ -246,8 +246,25 @@ async fn alerts_tell_changes_once_remind_recover_and_do_not_flap() {
     assert_eq!(sink(&first, "state").status, DeliveryStatus::Delivered);
     assert_eq!(sink(&first, "archive").status, DeliveryStatus::Delivered);
 
-    // Nothing changed an hour later: silence.
+    // Nothing changed an hour later: silence. The memory costs one read and one
+    // write of the state, and two archive objects, whatever the estate's size.
+    lab.emu.reset_request_counts();
     let quiet = lab.run(&app, T0 + HOUR, "run-2").await;
+    let s3_calls: std::collections::BTreeMap<String, u64> = lab
+        .emu
+        .request_counts()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("s3:"))
+        .collect();
+    assert_eq!(
+        s3_calls,
+        [
+            ("s3:GetObject".to_string(), 1),
+            ("s3:PutObject".to_string(), 3)
+        ]
+        .into(),
+        "{s3_calls:?}"
+    );
     assert_eq!(sink(&quiet, "sns").status, DeliveryStatus::Skipped);
     assert!(
         lab.alerts().await.is_empty(),
@@ -364,8 +381,8 @@ async fn forecast_corrupt_state_retry_and_archive() {
         .is_empty());
     let r = growing(&d2, &id);
     let h = r.history.as_ref().unwrap();
-    assert_eq!(h.days_to_exhaustion, Some(13.1));
-    assert!((h.growth_points_per_day.unwrap() - 3.985).abs() <= 0.006);
+    assert_eq!(h.days_to_exhaustion, Some(13.1f32));
+    assert!((f64::from(h.growth_points_per_day.unwrap()) - 3.985).abs() <= 0.006);
     assert_eq!(
         r.status,
         Status::Warning,

@@ -70,7 +70,12 @@ fn bench(c: &mut Criterion) {
         report.outcome.summary.in_breach,
         report.outcome.overlaps.len()
     );
-    let metrics: Vec<_> = flatten(metric_groups(&report, Duration::from_millis(1234), MetricPolicy::All)).collect();
+    let metrics: Vec<_> = flatten(metric_groups(
+        &report,
+        Duration::from_millis(1234),
+        MetricPolicy::All,
+    ))
+    .collect();
     eprintln!(
         "metrics: {} in {} PutMetricData batches",
         metrics.len(),

@@ -3,15 +3,15 @@
 
 use crate::app::config::{Config, FailOn, MetricsMode};
 use crate::app::event::{parse_event, EventError};
-use crate::app::memory::{archive, keep, Recalled};
-use crate::app::run::{monitor, scan_cutoff};
+use crate::app::memory::{archive, keep};
+use crate::app::run::monitor;
 use crate::domain::inventory::ScanError;
 use crate::domain::report::{Report, RunHistory, RunStamp, Summary};
 use crate::sinks::metric_cost::monthly_cost_usd;
 use crate::sinks::metrics::{self, MetricPolicy};
 use crate::sinks::{deliver_all, DeliveryStatus, RunContext, Sink, SinkOutcome};
 use crate::source::NetworkSource;
-use crate::store::{StateStore, StoreError};
+use crate::store::StateStore;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Serialize;
 use serde_json::Value;
@@ -220,30 +220,6 @@ impl<S: NetworkSource> App<S> {
         let settings = invocation.settings(&self.config)?;
         tracing::info!(run_id = %run_id, trigger = ?invocation.trigger, regions = ?settings.regions, dry_run = settings.dry_run, "run started");
         let store = self.store.as_deref();
-        // One small read; bounded like planning, so a hanging bucket costs the memory,
-        // never the run.
-        let memory = match store {
-            Some(store) => {
-                Some(Recalled {
-                    loaded: match deadline {
-                        Some(d) => {
-                            let by = scan_cutoff(d, Instant::now());
-                            let by =
-                                Instant::now() + by.saturating_duration_since(Instant::now()) / 4;
-                            tokio::time::timeout_at(by.into(), store.load())
-                            .await
-                            .unwrap_or_else(|_| Err(StoreError::Aws {
-                                operation: "GetObject".into(),
-                                code: Some("DeadlineExceeded".into()),
-                                message: "no answer in the time the run has for reading its state".into(),
-                            }))
-                        }
-                        None => store.load().await,
-                    },
-                })
-            }
-            None => None,
-        };
         // Boxed: the scan future is deep enough to exhaust the compiler's layout limit.
         let (mut report, remembered) = Box::pin(monitor(
             &self.source,
@@ -252,7 +228,7 @@ impl<S: NetworkSource> App<S> {
             run_id,
             now,
             deadline,
-            memory,
+            store,
         ))
         .await;
         let archive_at = store

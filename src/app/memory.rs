@@ -7,11 +7,34 @@ use crate::domain::state::{merge, State};
 use crate::sinks::{DeliveryStatus, SinkOutcome};
 use crate::store::codec::{decode_state, encode_state};
 use crate::store::{Loaded, StateStore, StoreError, Version};
+use std::time::Instant;
 
 /// Conditional writes tried before giving up on a state another run keeps changing.
 pub const SAVE_ATTEMPTS: usize = 3;
 
-/// What the store gave at the start of the run, not yet decoded.
+/// Reads the state, giving up after a quarter of the time left before `deadline`:
+/// a hanging bucket costs the run its memory (a warning), never the report or the
+/// alert.
+pub async fn recall(store: &dyn StateStore, deadline: Option<Instant>) -> Recalled {
+    let loaded = match deadline {
+        Some(d) => {
+            let by = Instant::now() + d.saturating_duration_since(Instant::now()) / 4;
+            tokio::time::timeout_at(by.into(), store.load())
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Aws {
+                        operation: "GetObject".into(),
+                        code: Some("DeadlineExceeded".into()),
+                        message: "no answer in the time the run has for reading its state".into(),
+                    })
+                })
+        }
+        None => store.load().await,
+    };
+    Recalled { loaded }
+}
+
+/// What the store gave, not yet decoded.
 #[derive(Debug)]
 pub struct Recalled {
     pub loaded: Result<Loaded, StoreError>,

@@ -170,7 +170,7 @@ fn row(r: &ResourceRecord) -> [String; 11] {
         r.history
             .as_ref()
             .and_then(|h| h.days_to_exhaustion)
-            .map(|d| format!("~{}", days_text(d)))
+            .map(|d| format!("~{}", days_text(f64::from(d))))
             .unwrap_or_else(|| "-".into()),
     ]
 }

@@ -293,12 +293,14 @@ pub struct RecordHistory {
     pub status_since: Timestamp,
     /// What the alert says of it this run; `null` when nothing changed.
     pub change: Option<Change>,
-    /// Percentage points a day over the stored samples; `null` with too little history.
-    pub growth_points_per_day: Option<f64>,
-    /// Days until 100 % at that growth; `null` when flat, shrinking or too little history.
-    pub days_to_exhaustion: Option<f64>,
+    /// Percentage points a day over the stored samples, two decimals; `null` with too
+    /// little history. f32 (exact enough for two decimals): 111,000 records keep one.
+    pub growth_points_per_day: Option<f32>,
+    /// Days until 100 % at that growth, one decimal; `null` when flat, shrinking or too
+    /// little history.
+    pub days_to_exhaustion: Option<f32>,
     /// Samples the trend is computed from.
-    pub samples: usize,
+    pub samples: u8,
 }
 
 /// What the alert tells of a resource, relative to the last alert that was delivered.

@@ -4,25 +4,32 @@
 
 use crate::domain::report::{OverlapConflict, ResourceRecord};
 use crate::domain::thresholds::Status;
+use rustc_hash::FxBuildHasher;
+use serde::Serializer;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Bumped when the shape changes; a state of another version is read as no state.
 pub const STATE_VERSION: u32 = 1;
 
-/// A sample is kept at least this far from the one before it, so that 16 samples cover
-/// eight days whatever the schedule; the newest sample is always the latest run's.
+/// A sample is kept at least this far from the one before it, so that the samples
+/// cover a week whatever the schedule; the newest sample is always the latest run's.
 pub const SAMPLE_SPACING_SECS: u64 = 12 * 3600;
-/// Samples kept per resource: eight days at the spacing above.
-pub const MAX_SAMPLES: usize = 16;
+/// Samples kept per resource: a week at the spacing above (each costs 8 bytes per
+/// resource in memory, 1.8 MB at 111,000 resources).
+pub const MAX_SAMPLES: usize = 14;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct State {
     pub version: u32,
     /// The run that wrote this state.
     pub last_run: Option<LastRun>,
-    /// Keyed by [`resource_key`]; sorted, so the object compresses well and diffs read.
-    pub resources: BTreeMap<String, ResourceHistory>,
+    /// Keyed by [`resource_key`]. A hash map, one allocation for its table: a B-tree
+    /// built from sorted input leaves its nodes half full, and at 100k resources their
+    /// freed pieces stay in the process's memory. Written sorted, so the object
+    /// compresses well and two states diff.
+    #[serde(serialize_with = "sorted")]
+    pub resources: HashMap<String, ResourceHistory, FxBuildHasher>,
     /// Routing overlaps the last delivered alert named, by [`conflict_key`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub conflicts: BTreeMap<String, Told>,
@@ -101,6 +108,16 @@ impl From<Sample> for (u32, u16) {
     fn from(s: Sample) -> (u32, u16) {
         (s.minute, s.basis_points)
     }
+}
+
+/// A map written as a JSON object in key order.
+fn sorted<S: Serializer, V: Serialize>(
+    map: &HashMap<String, V, FxBuildHasher>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    let mut entries: Vec<(&String, &V)> = map.iter().collect();
+    entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    s.collect_map(entries)
 }
 
 /// A resource is known across runs by its kind, account, region and id.

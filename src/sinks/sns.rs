@@ -81,7 +81,7 @@ fn entry(r: &ResourceRecord) -> String {
         let _ = write!(s, ", largest free block {largest}");
     }
     if let Some(days) = r.history.as_ref().and_then(|h| h.days_to_exhaustion) {
-        let _ = write!(s, ", full in ~{}", days_text(days));
+        let _ = write!(s, ", full in ~{}", days_text(f64::from(days)));
     }
     // Say why a resource alerts below the usual thresholds.
     if r.thresholds.source == crate::domain::thresholds::ThresholdSource::Tag {

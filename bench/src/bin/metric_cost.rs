@@ -27,7 +27,10 @@ fn main() {
                     margin_points: DEFAULT_MARGIN_POINTS,
                 },
             ),
-            ("focused, margin 5 points", MetricPolicy::Focused { margin_points: 5.0 }),
+            (
+                "focused, margin 5 points",
+                MetricPolicy::Focused { margin_points: 5.0 },
+            ),
         ];
         for (name, policy) in policies {
             let n = count(&report, policy);

@@ -18,6 +18,7 @@ use crate::domain::state::{
     MAX_SAMPLES, SAMPLE_SPACING_SECS, STATE_VERSION,
 };
 use crate::domain::thresholds::{round_percent, Reason, Rule, Status};
+use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HistoryRules {
@@ -89,13 +90,20 @@ pub fn remember(
             at: now,
             delivered: Vec::new(),
         }),
-        resources: Default::default(),
+        resources: HashMap::with_capacity_and_hasher(
+            calculated.resources.len(),
+            Default::default(),
+        ),
         conflicts: Default::default(),
     };
     for record in &mut calculated.resources {
         let key = resource_key(record);
-        // Taken out, so the old and new state never both hold the whole estate.
-        let before = previous.resources.remove(&key);
+        // Taken out, so the old and new state never both hold the whole estate; the
+        // old key is kept, so a known resource costs no new allocation.
+        let (key, before) = match previous.resources.remove_entry(&key) {
+            Some((old_key, before)) => (old_key, Some(before)),
+            None => (key, None),
+        };
         let (entry, change) = update(record, before, now, rules);
         if let Some(c) = change {
             history.changes.add(c);
@@ -114,6 +122,8 @@ pub fn remember(
             });
         }
     }
+    // The map's order is arbitrary; the report's is not.
+    history.gone.sort_by(|a, b| a.key.cmp(&b.key));
     for group in calculated.overlaps.iter_mut().filter(|g| g.alerts()) {
         let mut group_change = None;
         for c in group.conflicts.iter().filter(|c| c.accepted_by.is_none()) {
@@ -185,9 +195,11 @@ fn update(
     record.history = Some(Box::new(RecordHistory {
         status_since: Timestamp::from_unix_seconds(since),
         change,
-        growth_points_per_day: trend.map(|t| round_percent(t.points_per_day)),
-        days_to_exhaustion: trend.and_then(|t| t.days_until(100.0)).map(one_decimal),
-        samples: samples.len(),
+        growth_points_per_day: trend.map(|t| round_percent(t.points_per_day) as f32),
+        days_to_exhaustion: trend
+            .and_then(|t| t.days_until(100.0))
+            .map(|d| one_decimal(d) as f32),
+        samples: u8::try_from(samples.len()).unwrap_or(u8::MAX),
     }));
     let entry = ResourceHistory {
         status: record.status,
@@ -210,11 +222,13 @@ fn add_sample(samples: &mut Vec<Sample>, s: Sample) {
             < SAMPLE_SPACING_SECS;
     if too_close {
         samples[n - 1] = s;
-    } else {
-        samples.push(s);
+        return;
     }
-    let excess = samples.len().saturating_sub(MAX_SAMPLES);
+    // Oldest out before the newest in, so a full series never grows its allocation
+    // (a push first would double it, at 100k resources 14 MB).
+    let excess = (samples.len() + 1).saturating_sub(MAX_SAMPLES);
     samples.drain(..excess);
+    samples.push(s);
 }
 
 /// Hysteresis: a resource that was WARNING or CRITICAL last run keeps that status
