@@ -902,6 +902,7 @@ fn managed_blocks_come_from_allocations_to_that_vpc() {
         )],
         resource_cidrs: vec![ResourceCidr {
             resource_id: "s-1".into(),
+            name: None,
             resource_type: "subnet".into(),
             resource_region: Some("us-east-1".into()),
             resource_owner: None,
@@ -1037,6 +1038,7 @@ fn worst_first_order_matches_the_documented_comparison_on_many_ties() {
 fn subnet_cidr(id: &str, cidr: &str, pool: &str) -> ResourceCidr {
     ResourceCidr {
         resource_id: id.into(),
+        name: None,
         resource_type: "subnet".into(),
         resource_region: None,
         resource_owner: None,

@@ -178,7 +178,14 @@ async fn event_overrides_thresholds_and_regions() {
     let event = json!({"warning_percent": 50, "critical_percent": 84.7, "regions": ["eu-west-1"]});
     let r = run(&emu, demo_config(both_regions()), event).await;
     assert_eq!(r.scan.threshold_source, ThresholdSource::Event);
-    assert_eq!(r.scan.scopes.len(), 1);
+    // eu-west-1, and the IPAM's home region, read whatever the regions asked.
+    let scopes: Vec<&str> = r
+        .scan
+        .scopes
+        .iter()
+        .map(|s| s.scope.region.as_str())
+        .collect();
+    assert_eq!(scopes, ["eu-west-1", "us-east-1"]);
     assert_eq!((r.outcome.summary.vpcs, r.outcome.summary.subnets), (2, 3));
     // 50 of 59 = 84.746 %: above the overridden critical threshold of 84.7.
     assert_eq!(by_name(&r, "eu-small-a").status, Status::Critical);

@@ -541,7 +541,7 @@ async fn a_denied_ipam_scope_leaves_unallocated_cidrs_unknown() {
 }
 
 #[tokio::test]
-async fn a_scope_cut_by_the_deadline_leaves_unallocated_cidrs_unknown() {
+async fn a_scope_cut_by_the_deadline_leaves_what_the_ipam_account_proves() {
     let mut source = FakeSource::new("none");
     source.ipam_region = Some("xx-test-1");
     source.slow_region = Some(("xx-test-4", Duration::from_secs(30)));
@@ -565,14 +565,20 @@ async fn a_scope_cut_by_the_deadline_leaves_unallocated_cidrs_unknown() {
         ),
         ("xx-test-4", "Scan")
     );
-    // xx-test-4 may home an IPAM: only what an allocation proves is still known.
-    assert_eq!(managed(&r), expected(&[1, 2, 3, 5, 6], Some(true), None));
+    // IPAM is read in the IPAM account (here the own one), every region of it in
+    // full: a cut VPC scope hides no IPAM, so what no allocation covers is unmanaged.
+    // (A cut IPAM scope leaves it unknown: tests/ipam_plan.rs.)
+    assert_eq!(
+        managed(&r),
+        expected(&[1, 2, 3, 5, 6], Some(true), Some(false))
+    );
 }
 
 #[tokio::test]
-async fn accounts_or_regions_not_listed_leave_unallocated_cidrs_unknown() {
+async fn accounts_or_regions_not_listed_do_not_hide_the_ipam_accounts_answer() {
     use ipam_monitor::app::config::AccountSelection;
-    // A member account (where an IPAM may be delegated) whose regions cannot be listed.
+    // A member account whose regions cannot be listed: its scopes are missing, but IPAM
+    // is read in the IPAM account (the own one here), so managed stays known.
     let mut source = FakeSource::new("none");
     source.denied_account = Some("222222222222");
     let app = App {
@@ -598,7 +604,7 @@ async fn accounts_or_regions_not_listed_leave_unallocated_cidrs_unknown() {
     );
     assert_eq!(
         managed(&r),
-        expected(&[1, 2, 3, 4, 5, 6], None, None),
+        expected(&[1, 2, 3, 4, 5, 6], Some(false), Some(false)),
         "the own account's CIDRs"
     );
 
@@ -620,6 +626,37 @@ async fn accounts_or_regions_not_listed_leave_unallocated_cidrs_unknown() {
     };
     let r = output.report;
     assert_eq!(r.outcome.errors[0].operation, "ListAccounts");
+    assert_eq!(
+        managed(&r),
+        expected(&[1, 2, 3, 4, 5, 6], Some(false), Some(false))
+    );
+
+    // The IPAM account's own regions cannot be listed: where an IPAM is homed is
+    // unknown, and so is whether any CIDR without an allocation is managed.
+    let mut source = FakeSource::new("none");
+    source.denied_account = Some("222222222222");
+    let app = App {
+        store: None,
+        source,
+        config: Config {
+            ipam_account: Some("222222222222".into()),
+            member_role_name: Some("member".into()),
+            ..config(8)
+        },
+        sinks: vec![],
+    };
+    let Err(HandlerError::Incomplete { output, .. }) = app.run(&json!({}), "r12".into()).await
+    else {
+        panic!("an IPAM account not read makes the run incomplete");
+    };
+    let r = output.report;
+    assert_eq!(
+        (
+            r.outcome.errors[0].account_id.as_str(),
+            r.outcome.errors[0].operation.as_str()
+        ),
+        ("222222222222", "AssumeRole")
+    );
     assert_eq!(managed(&r), expected(&[1, 2, 3, 4, 5, 6], None, None));
 }
 

@@ -1503,6 +1503,7 @@ async fn pools_allocations_and_resource_cidrs_are_mapped() {
         vec![
             ResourceCidr {
                 resource_id: "vpc-0123456789abcdef0".into(),
+                name: None,
                 resource_type: "vpc".into(),
                 resource_region: Some("eu-west-1".into()),
                 resource_owner: Some(MEMBER.into()),
@@ -1516,6 +1517,7 @@ async fn pools_allocations_and_resource_cidrs_are_mapped() {
             },
             ResourceCidr {
                 resource_id: "subnet-0123456789abcdef1".into(),
+                name: None,
                 resource_type: "subnet".into(),
                 resource_region: Some("eu-west-1".into()),
                 resource_owner: Some(MEMBER.into()),
@@ -1529,6 +1531,7 @@ async fn pools_allocations_and_resource_cidrs_are_mapped() {
             },
             ResourceCidr {
                 resource_id: "vpc-0feedface00000001".into(),
+                name: None,
                 resource_type: "vpc".into(),
                 resource_region: Some(REGION.into()),
                 resource_owner: Some(STRANGER.into()),
@@ -1542,6 +1545,7 @@ async fn pools_allocations_and_resource_cidrs_are_mapped() {
             },
             ResourceCidr {
                 resource_id: "vpc-0badc0ffee0000001".into(),
+                name: None,
                 resource_type: "vpc".into(),
                 resource_region: Some(REGION.into()),
                 resource_owner: Some(MEMBER.into()),

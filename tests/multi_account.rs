@@ -388,6 +388,11 @@ async fn a_denied_ipam_account_leaves_unallocated_cidrs_unknown() {
     let mut fixture = member_b_ipam(&own_core);
     emu.set_ipam_fixture(&fixture);
     let accounts = || AccountSelection::List(vec![MEMBER_A.into(), MEMBER_B.into()]);
+    // The IPAM is delegated to MEMBER_B: it is read there, through the member role.
+    let config = |accounts| Config {
+        ipam_account: Some(MEMBER_B.into()),
+        ..config(accounts)
+    };
 
     // Read from MEMBER_B, the IPAM proves own-core managed and every other VPC not.
     let r = run(&emu, config(accounts()))

@@ -651,6 +651,7 @@ fn ipam(b: &mut Builder) {
         let share = used as f64 / usable as f64;
         rc.push(ResourceCidr {
             resource_id: s.id.clone(),
+            name: None,
             resource_type: "subnet".into(),
             resource_region: Some(s.region.clone()),
             resource_owner: Some(s.account_id.clone()),
@@ -685,6 +686,7 @@ fn resource_cidr(
 ) -> ResourceCidr {
     ResourceCidr {
         resource_id: id.into(),
+        name: None,
         resource_type: kind.into(),
         resource_region: Some(v.region.clone()),
         resource_owner: Some(v.account_id.clone()),

@@ -26,6 +26,9 @@ pub const ENV_METRIC_POLICY: &str = "METRIC_POLICY";
 pub const ENV_METRIC_MARGIN: &str = "METRIC_MARGIN_POINTS";
 pub const ENV_SUPPRESS_ACCOUNTS: &str = "SUPPRESS_ACCOUNTS";
 pub const ENV_ACCEPTED_OVERLAPS: &str = "ACCEPTED_OVERLAPS";
+pub const ENV_SOURCE_MODE: &str = "SOURCE_MODE";
+pub const ENV_IPAM_REGIONS: &str = "IPAM_REGIONS";
+pub const ENV_IPAM_ACCOUNT: &str = "IPAM_ACCOUNT";
 pub const ENV_STATE_BUCKET: &str = "STATE_BUCKET";
 pub const ENV_STATE_PREFIX: &str = "STATE_PREFIX";
 pub const ENV_ALERT_MODE: &str = "ALERT_MODE";
@@ -82,6 +85,28 @@ pub enum FailOn {
     Never,
 }
 
+/// Where the records come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceMode {
+    /// EC2 in every planned account and region; IPAM only adds what it knows
+    /// (managed, pools, its own figures) to those records.
+    Ec2,
+    /// IPAM alone, from the IPAM account: every VPC and subnet an organization-wide
+    /// IPAM knows becomes a record, with no member role and no EC2 call.
+    Ipam,
+    /// EC2 where it is scanned (exact counts), IPAM for every other account and region.
+    Both,
+}
+
+/// Where the IPAMs are read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IpamRegions {
+    /// Every region enabled for the IPAM account: one DescribeIpams each.
+    Discover,
+    /// Exactly these (the IPAMs' home regions).
+    List(Vec<String>),
+}
+
 /// Where the run's memory and the report archive live.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StateLocation {
@@ -121,6 +146,10 @@ pub struct Config {
     pub fail_on: FailOn,
     /// What is acknowledged: reported, never alerted.
     pub suppressions: Suppressions,
+    pub source_mode: SourceMode,
+    pub ipam_regions: IpamRegions,
+    /// The account whose IPAMs are read; `None`: the function's own.
+    pub ipam_account: Option<String>,
     /// `None`: every run stands alone.
     pub state: Option<StateLocation>,
     pub alert_mode: AlertMode,
@@ -145,6 +174,9 @@ impl Default for Config {
             excluded_accounts: Vec::new(),
             fail_on: FailOn::Sinks,
             suppressions: Suppressions::default(),
+            source_mode: SourceMode::Both,
+            ipam_regions: IpamRegions::Discover,
+            ipam_account: None,
             state: None,
             alert_mode: AlertMode::Changes,
             history: HistoryRules::default(),
@@ -360,6 +392,27 @@ impl Config {
                 "never" => FailOn::Never,
                 _ => return Err(bad(ENV_FAIL_ON, &v, "sinks, any or never")),
             };
+        }
+        if let Some(v) = get(ENV_SOURCE_MODE) {
+            c.source_mode = match v.to_ascii_lowercase().as_str() {
+                "ec2" => SourceMode::Ec2,
+                "ipam" => SourceMode::Ipam,
+                "both" => SourceMode::Both,
+                _ => return Err(bad(ENV_SOURCE_MODE, &v, "ec2, ipam or both")),
+            };
+        }
+        if let Some(v) = get(ENV_IPAM_REGIONS) {
+            c.ipam_regions = match parse_regions(ENV_IPAM_REGIONS, &v)? {
+                RegionSelection::List(list) => IpamRegions::List(list),
+                _ => IpamRegions::Discover,
+            };
+        }
+        if let Some(v) = get(ENV_IPAM_ACCOUNT) {
+            let ids = account_ids(ENV_IPAM_ACCOUNT, &v, "one 12-digit account id")?;
+            match ids.as_slice() {
+                [one] => c.ipam_account = Some(one.clone()),
+                _ => return Err(bad(ENV_IPAM_ACCOUNT, &v, "one 12-digit account id")),
+            }
         }
         if let Some(bucket) = get(ENV_STATE_BUCKET) {
             let prefix = get(ENV_STATE_PREFIX).unwrap_or_else(|| DEFAULT_STATE_PREFIX.to_string());

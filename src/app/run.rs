@@ -1,16 +1,18 @@
 //! One monitoring pass: plan scopes, scan them concurrently, calculate, build the report.
 
-use crate::app::config::{AccountSelection, Config, RegionSelection};
+use crate::app::config::{AccountSelection, Config, IpamRegions, RegionSelection, SourceMode};
 use crate::app::event::RunSettings;
 use crate::app::memory::{recall, Remembered};
 use crate::domain::calculator::{self, remember, RunMark};
-use crate::domain::inventory::{Inventory, IpamRead, ScanError, Scope};
+use crate::domain::inventory::{
+    Inventory, IpamInventory, IpamRead, ScanError, Scope, ScopeInventory,
+};
 use crate::domain::report::{Report, ScopeOutcome};
 use crate::source::accounts::UNKNOWN_ACCOUNT;
 use crate::source::NetworkSource;
 use crate::store::StateStore;
 use futures::stream::{self, StreamExt};
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -57,42 +59,102 @@ pub async fn monitor<S: NetworkSource>(
             UNKNOWN_ACCOUNT.to_string()
         }
     };
-    let accounts = plan_accounts(source, config, &own, plan_cutoff, &mut inv).await;
-    // Each account's regions at once (each may assume a role first), in account order.
-    let regions: Vec<_> = stream::iter(&accounts)
-        .map(|account| before(plan_cutoff, plan_regions(source, config, settings, account)))
-        .buffered(config.max_concurrency.max(1))
-        .collect()
-        .await;
-    let mut scopes: Vec<Scope> = Vec::new();
-    for (account, regions) in accounts.iter().zip(regions) {
-        let regions =
-            regions.unwrap_or_else(|| Err(too_late(account, &own_region, "DescribeRegions")));
-        let regions = match regions {
-            Ok(regions) => regions,
-            Err(e) => {
-                tracing::error!(account = %account, error = %e.message, "could not list regions");
-                planning_failed(&mut inv, e);
-                Vec::new()
+    // EC2 scopes (accounts × regions) and IPAM scopes (the IPAM account × its home
+    // regions) are planned at once: IPAM is read wherever it lives, whatever REGIONS
+    // says, and in `ipam` mode nothing else is.
+    let ec2_planning = async {
+        if config.source_mode == SourceMode::Ipam {
+            return (Vec::new(), Vec::new());
+        }
+        let mut errors = Vec::new();
+        let accounts = plan_accounts(source, config, &own, plan_cutoff, &mut errors).await;
+        // Each account's regions at once (each may assume a role first), in account order.
+        let regions: Vec<_> = stream::iter(&accounts)
+            .map(|account| before(plan_cutoff, plan_regions(source, config, settings, account)))
+            .buffered(config.max_concurrency.max(1))
+            .collect()
+            .await;
+        let mut scopes = Vec::new();
+        for (account, regions) in accounts.iter().zip(regions) {
+            let regions =
+                regions.unwrap_or_else(|| Err(too_late(account, &own_region, "DescribeRegions")));
+            match regions {
+                Ok(regions) => scopes.extend(regions.into_iter().map(|region| Scope {
+                    account_id: account.clone(),
+                    region,
+                })),
+                Err(e) => {
+                    tracing::error!(account = %account, error = %e.message, "could not list regions");
+                    errors.push(e);
+                }
+            }
+        }
+        (scopes, errors)
+    };
+    let ipam_account = config.ipam_account.clone().unwrap_or_else(|| own.clone());
+    let ipam_planning = async {
+        let regions = match &config.ipam_regions {
+            IpamRegions::List(list) => Ok(list.clone()),
+            IpamRegions::Discover => {
+                // DescribeRegions needs some region to ask; us-east-1 always exists.
+                let ask = config.own_region.as_deref().unwrap_or("us-east-1");
+                before(plan_cutoff, source.enabled_regions(&ipam_account, ask))
+                    .await
+                    .unwrap_or_else(|| Err(too_late(&ipam_account, ask, "DescribeRegions")))
             }
         };
-        scopes.extend(regions.into_iter().map(|region| Scope {
-            account_id: account.clone(),
-            region,
-        }));
-    }
-    let planned = scopes.clone();
+        regions.map(|regions| {
+            regions
+                .into_iter()
+                .map(|region| Scope {
+                    account_id: ipam_account.clone(),
+                    region,
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    let ((ec2_scopes, ec2_errors), ipam_scopes) = tokio::join!(ec2_planning, ipam_planning);
+    inv.errors.extend(ec2_errors);
+    let ipam_scopes = match ipam_scopes {
+        Ok(scopes) => scopes,
+        Err(e) => {
+            // Whether and where an IPAM is homed is unknown: "unmanaged" cannot be told.
+            tracing::error!(account = %ipam_account, error = %e.message, "could not list the IPAM account's regions");
+            planning_failed(&mut inv, e);
+            Vec::new()
+        }
+    };
+    inv.ipam_records = config.source_mode != SourceMode::Ec2;
+    // REGIONS limits the report whatever the source: IPAM's records too (`all`: every
+    // region IPAM knows).
+    inv.ipam_record_regions = match &settings.regions {
+        RegionSelection::All => None,
+        RegionSelection::List(list) => Some(list.clone()),
+        RegionSelection::Own => Some(config.own_region.iter().cloned().collect()),
+    };
 
-    let scans = stream::iter(scopes)
-        .map(|scope| async move {
-            // The VPC/subnet half and the IPAM half fail independently.
-            let (network, ipam) = tokio::join!(source.scan(&scope), source.scan_ipam(&scope));
-            (scope, network, ipam)
+    let jobs = ec2_scopes
+        .iter()
+        .cloned()
+        .map(Job::Network)
+        .chain(ipam_scopes.iter().cloned().map(Job::Ipam));
+    let scans = stream::iter(jobs)
+        .map(|job| async move {
+            match job {
+                Job::Network(scope) => {
+                    let found = source.scan(&scope).await;
+                    Done::Network(scope, found)
+                }
+                Job::Ipam(scope) => {
+                    let found = source.scan_ipam(&scope).await;
+                    Done::Ipam(scope, found)
+                }
+            }
         })
         .buffer_unordered(config.max_concurrency.max(1));
     // Before the deadline, stop taking results: what finished is kept, what did not
     // is reported as not reached, and the sinks still get their time.
-    let mut results: Vec<_> = match cutoff {
+    let mut results: Vec<Done> = match cutoff {
         Some(at) => {
             scans
                 .take_until(tokio::time::sleep_until(at.into()))
@@ -102,59 +164,75 @@ pub async fn monitor<S: NetworkSource>(
         None => scans.collect().await,
     };
     // Completion order varies; the report must not.
-    results.sort_by(|a, b| a.0.cmp(&b.0));
+    results.sort_by(|a, b| a.key().cmp(&b.key()));
 
-    let mut outcomes = Vec::with_capacity(results.len());
-    for (scope, network, ipam) in results {
-        let mut ok = true;
-        match ipam {
-            Ok(found) => {
-                ok &= found.errors.is_empty();
-                for e in &found.errors {
-                    tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "IPAM call failed");
-                }
-                if !found.ipam_ids.is_empty() {
-                    tracing::info!(scope = %scope, ipams = ?found.ipam_ids, pools = found.pools.len(), resource_cidrs = found.resource_cidrs.len(), "IPAM scanned");
-                }
-                inv.add_ipam(scope.clone(), found);
+    // A scope is ok when every part planned for it was read in full.
+    let mut ok: BTreeMap<Scope, bool> = BTreeMap::new();
+    let mut reached_network = HashSet::new();
+    let mut reached_ipam = HashSet::new();
+    for done in results {
+        match done {
+            Done::Ipam(scope, found) => {
+                reached_ipam.insert(scope.clone());
+                let read = match found {
+                    // A discovered region where no IPAM is homed is not a scope of the
+                    // run: it is neither listed nor counted.
+                    Ok(found) if found.ipam_ids.is_empty() && found.errors.is_empty() => {
+                        inv.add_ipam(scope, found);
+                        continue;
+                    }
+                    Ok(found) => {
+                        for e in &found.errors {
+                            tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "IPAM call failed");
+                        }
+                        if !found.ipam_ids.is_empty() {
+                            tracing::info!(scope = %scope, ipams = ?found.ipam_ids, pools = found.pools.len(), resource_cidrs = found.resource_cidrs.len(), "IPAM scanned");
+                        }
+                        let complete = found.errors.is_empty();
+                        inv.add_ipam(scope.clone(), found);
+                        complete
+                    }
+                    Err(e) => {
+                        tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "IPAM scan failed");
+                        inv.ipam_failed(scope.clone(), e);
+                        false
+                    }
+                };
+                *ok.entry(scope).or_insert(true) &= read;
             }
-            Err(e) => {
-                tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "IPAM scan failed");
-                inv.ipam_failed(scope.clone(), e);
-                ok = false;
+            Done::Network(scope, found) => {
+                reached_network.insert(scope.clone());
+                let read = match found {
+                    Ok(found) => {
+                        tracing::info!(scope = %scope, vpcs = found.vpcs.len(), subnets = found.subnets.len(), "scope scanned");
+                        inv.add_scope(scope.clone(), found);
+                        true
+                    }
+                    Err(e) => {
+                        tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "scope failed");
+                        inv.errors.push(e);
+                        false
+                    }
+                };
+                *ok.entry(scope).or_insert(true) &= read;
             }
         }
-        match network {
-            Ok(found) => {
-                tracing::info!(scope = %scope, vpcs = found.vpcs.len(), subnets = found.subnets.len(), "scope scanned");
-                inv.add_scope(scope.clone(), found);
-            }
-            Err(e) => {
-                tracing::error!(scope = %scope, operation = %e.operation, code = ?e.code, error = %e.message, "scope failed");
-                inv.errors.push(e);
-                ok = false;
-            }
-        }
-        outcomes.push(ScopeOutcome { scope, ok });
     }
-    let reached: std::collections::HashSet<Scope> =
-        outcomes.iter().map(|o| o.scope.clone()).collect();
-    for scope in planned.iter().filter(|p| !reached.contains(*p)) {
+    for scope in ec2_scopes.iter().filter(|s| !reached_network.contains(*s)) {
         tracing::error!(scope = %scope, "not scanned before the deadline");
-        inv.errors.push(ScanError {
-            account_id: scope.account_id.clone(),
-            region: scope.region.clone(),
-            operation: "Scan".into(),
-            code: Some("DeadlineExceeded".into()),
-            message: "not scanned: stopped before the Lambda deadline to leave time for the report and sinks".into(),
-        });
-        inv.ipam_not_reached(scope.clone());
-        outcomes.push(ScopeOutcome {
-            scope: scope.clone(),
-            ok: false,
-        });
+        inv.errors.push(not_reached(scope, "Scan"));
+        ok.insert(scope.clone(), false);
     }
-    outcomes.sort_by(|a, b| a.scope.cmp(&b.scope));
+    for scope in ipam_scopes.iter().filter(|s| !reached_ipam.contains(*s)) {
+        tracing::error!(scope = %scope, "IPAM not read before the deadline");
+        inv.errors.push(not_reached(scope, "ScanIpam"));
+        inv.ipam_not_reached(scope.clone());
+        ok.insert(scope.clone(), false);
+    }
+    let outcomes: Vec<ScopeOutcome> = ok
+        .into_iter()
+        .map(|(scope, ok)| ScopeOutcome { scope, ok })
+        .collect();
     if inv.ipam_incomplete() {
         tracing::warn!("an IPAM scope failed or was not reached: a CIDR without an allocation is reported as managed unknown");
     } else if inv.ipam_reads.iter().all(|(_, r)| *r == IpamRead::NoIpam) {
@@ -216,6 +294,40 @@ pub async fn monitor<S: NetworkSource>(
     (report, remembered)
 }
 
+/// One unit of scanning work: a scope's VPCs and subnets, or its IPAMs.
+enum Job {
+    Network(Scope),
+    Ipam(Scope),
+}
+
+enum Done {
+    Network(Scope, Result<ScopeInventory, ScanError>),
+    Ipam(Scope, Result<IpamInventory, ScanError>),
+}
+
+impl Done {
+    /// Scope order, the network part first.
+    fn key(&self) -> (&Scope, u8) {
+        match self {
+            Done::Network(s, _) => (s, 0),
+            Done::Ipam(s, _) => (s, 1),
+        }
+    }
+}
+
+/// A planned part of `scope` cut by the deadline.
+fn not_reached(scope: &Scope, operation: &str) -> ScanError {
+    ScanError {
+        account_id: scope.account_id.clone(),
+        region: scope.region.clone(),
+        operation: operation.into(),
+        code: Some("DeadlineExceeded".into()),
+        message:
+            "not scanned: stopped before the Lambda deadline to leave time for the report and sinks"
+                .into(),
+    }
+}
+
 /// `step`, unless `cutoff` comes first (`None` then).
 async fn before<T>(cutoff: Option<Instant>, step: impl Future<Output = T>) -> Option<T> {
     match cutoff {
@@ -242,7 +354,7 @@ async fn plan_accounts<S: NetworkSource>(
     config: &Config,
     own: &str,
     cutoff: Option<Instant>,
-    inv: &mut Inventory,
+    errors: &mut Vec<ScanError>,
 ) -> Vec<String> {
     let mut accounts = vec![own.to_string()];
     let others = match &config.accounts {
@@ -255,7 +367,7 @@ async fn plan_accounts<S: NetworkSource>(
                 Ok(ids) => ids,
                 Err(e) => {
                     tracing::error!(error = %e.message, "could not list the organization's accounts");
-                    planning_failed(inv, e);
+                    errors.push(e);
                     Vec::new()
                 }
             }
@@ -288,9 +400,9 @@ async fn plan_regions<S: NetworkSource>(
     }
 }
 
-/// A planning step failed: the scopes it would have planned are unknown, and so is
-/// whether an IPAM is homed in one of them. Its IPAM state is recorded as failed under
-/// the account and region the failed call names.
+/// Listing the IPAM account's regions failed: whether and where an IPAM is homed is
+/// unknown. Its IPAM state is recorded as failed under the account and region the
+/// failed call names.
 fn planning_failed(inv: &mut Inventory, e: ScanError) {
     let scope = Scope {
         account_id: e.account_id.clone(),

@@ -171,6 +171,8 @@ pub struct PoolAllocation {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResourceCidr {
     pub resource_id: Text,
+    /// The resource's Name tag, as IPAM reports it.
+    pub name: Option<Text>,
     pub resource_type: Text,
     pub resource_region: Option<Text>,
     pub resource_owner: Option<Text>,
@@ -291,6 +293,11 @@ pub struct Inventory {
     /// Scanned scopes whose connectivity sweep failed: their VPCs' links are unknown.
     pub connectivity_unread: Vec<Scope>,
     pub errors: Vec<ScanError>,
+    /// VPCs and subnets IPAM lists that EC2 did not scan become records of their own
+    /// (source modes `ipam` and `both`).
+    pub ipam_records: bool,
+    /// The regions such records may be in (the run's regions); `None`: any.
+    pub ipam_record_regions: Option<Vec<String>>,
 }
 
 impl Inventory {

@@ -239,9 +239,21 @@ pub struct Suppression {
     pub reason: String,
 }
 
+/// Where a record's figures come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RecordSource {
+    /// DescribeVpcs/DescribeSubnets in the resource's account and region.
+    Ec2,
+    /// IPAM alone: GetIpamResourceCidrs' `IpUsage`, or the IPAM pool itself.
+    Ipam,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct ResourceRecord {
     pub resource_type: ResourceType,
+    /// Where the figures come from: `ec2` or `ipam`.
+    pub source: RecordSource,
     pub resource_id: Text,
     pub name: Option<Text>,
     pub account_id: Text,

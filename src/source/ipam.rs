@@ -221,6 +221,7 @@ fn map_resource_cidr(r: &aws_sdk_ec2::types::IpamResourceCidr) -> Option<Resourc
     };
     Some(ResourceCidr {
         resource_id: r.resource_id()?.into(),
+        name: r.resource_name().filter(|n| !n.is_empty()).map(Into::into),
         resource_type: r
             .resource_type()
             .map(|t| t.as_str().into())

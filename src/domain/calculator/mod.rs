@@ -19,6 +19,7 @@
 mod allocation;
 mod history;
 mod ipam;
+mod ipam_only;
 mod order;
 mod overlaps;
 mod pool;
@@ -33,7 +34,8 @@ use crate::domain::fast;
 use crate::domain::inventory::{Inventory, Subnet, Tags, Vpc};
 pub use crate::domain::report::Calculated;
 use crate::domain::report::{
-    AppliedThresholds, OverlapGroup, ResourceRecord, ResourceType, Summary, Suppression,
+    AppliedThresholds, OverlapGroup, RecordSource, ResourceRecord, ResourceType, Summary,
+    Suppression,
 };
 use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use rustc_hash::FxBuildHasher;
@@ -41,6 +43,7 @@ use std::collections::{HashMap, HashSet};
 
 pub use history::{days_text, mark_told, remember, HistoryRules, RunMark};
 pub use ipam::DISAGREEMENT_POINTS;
+pub use ipam_only::available_from_usage;
 pub use order::{sort_worst_first, worst_first};
 pub use overlaps::find_overlaps;
 pub use subnet::{usable_addresses, AWS_RESERVED_PER_SUBNET};
@@ -66,14 +69,33 @@ pub fn calculate_with(
     };
     let ipam_complete = !inv.ipam_incomplete();
     let Inventory {
-        vpcs,
-        subnets,
+        mut vpcs,
+        mut subnets,
         pools,
         resource_cidrs,
         links,
         connectivity_unread,
+        scopes_scanned,
+        ipam_records,
+        ipam_record_regions,
         ..
     } = inv;
+
+    // What IPAM knows and EC2 did not scan joins the inventory, to be measured alike.
+    let from_ipam = if ipam_records {
+        let found = ipam_only::items_from_ipam(
+            &resource_cidrs,
+            &vpcs,
+            &subnets,
+            &scopes_scanned,
+            ipam_record_regions.as_deref(),
+        );
+        vpcs.extend(found.vpcs);
+        subnets.extend(found.subnets);
+        found.keys
+    } else {
+        FastSet::default()
+    };
 
     // Allocations count from every copy of a shared pool; the records from the first.
     let mut ipam = ipam::IpamView::new(&pools, resource_cidrs, ipam_complete);
@@ -103,6 +125,16 @@ pub fn calculate_with(
     let mut overlaps = find_overlaps(&vpcs);
     for group in &mut overlaps {
         overlaps::classify(group, &domains, &connectivity_unread, suppressions);
+    }
+    if !from_ipam.is_empty() {
+        for r in resources
+            .iter_mut()
+            .filter(|r| r.resource_type != ResourceType::IpamPool)
+        {
+            if from_ipam.contains(&(r.region.clone(), r.resource_id.clone())) {
+                r.source = RecordSource::Ipam;
+            }
+        }
     }
     let mut calculated = Calculated {
         resources,

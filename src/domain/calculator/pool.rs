@@ -5,7 +5,9 @@ use super::allocation::{block_usage, percent, reporting_unit};
 use super::RunThresholds;
 use crate::domain::cidr::{self, Family};
 use crate::domain::inventory::{IpamPool, NAME_TAG};
-use crate::domain::report::{KindDetails, Measure, PoolDetails, ResourceRecord, ResourceType};
+use crate::domain::report::{
+    KindDetails, Measure, PoolDetails, RecordSource, ResourceRecord, ResourceType,
+};
 use crate::domain::text::Text;
 use crate::domain::thresholds::{free_block_breach, Rule, Status};
 use ipnet::IpNet;
@@ -45,6 +47,7 @@ pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
 
     ResourceRecord {
         resource_type: ResourceType::IpamPool,
+        source: RecordSource::Ipam,
         resource_id: Text::from(&pool.id),
         name: pool
             .tags

@@ -6,7 +6,7 @@ use super::{allocation::percent, RunThresholds};
 use crate::domain::cidr::{self, Family};
 use crate::domain::inventory::{Subnet, NAME_TAG};
 use crate::domain::report::{
-    IpamObservation, KindDetails, Measure, ResourceRecord, ResourceType, Unit,
+    IpamObservation, KindDetails, Measure, RecordSource, ResourceRecord, ResourceType, Unit,
 };
 use crate::domain::thresholds::Assessment;
 use ipnet::IpNet;
@@ -130,6 +130,7 @@ pub fn subnet_record(
     cidrs.extend(&s.ipv6_cidrs);
     ResourceRecord {
         resource_type: ResourceType::Subnet,
+        source: RecordSource::Ec2,
         name: s.tags.remove(NAME_TAG),
         resource_id: s.id,
         account_id: s.account_id,

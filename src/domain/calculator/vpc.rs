@@ -11,7 +11,8 @@ use super::RunThresholds;
 use crate::domain::cidr::{self, Family};
 use crate::domain::inventory::{Subnet, Vpc, NAME_TAG};
 use crate::domain::report::{
-    BlockUsage, KindDetails, Measure, ResourceRecord, ResourceType, Unit, VpcAllocation,
+    BlockUsage, KindDetails, Measure, RecordSource, ResourceRecord, ResourceType, Unit,
+    VpcAllocation,
 };
 use crate::domain::text::Text;
 use crate::domain::thresholds::{free_block_breach, Assessment, Rule, Status};
@@ -90,6 +91,7 @@ pub fn vpc_record(
 
     ResourceRecord {
         resource_type: ResourceType::Vpc,
+        source: RecordSource::Ec2,
         resource_id: vpc.id.clone(),
         name: vpc.tags.get(NAME_TAG).map(Text::from),
         account_id: vpc.account_id.clone(),
