@@ -369,7 +369,7 @@ async fn ipam_only_covers_other_accounts_without_scanning_or_assuming_anything()
     // The subnet by hand: /24 = 256, usable 251, used round(0.9 × 251) = round(225.9)
     // = 226, free 25, 226/251 = 90.04 %: WARNING.
     let s = record(&out, "subnet-000000000000000f1");
-    assert_eq!(s.source, RecordSource::Ipam);
+    assert_eq!(s.source(), RecordSource::Ipam);
     assert_eq!((s.account_id.as_str(), s.region.as_str()), (other, far));
     assert_eq!(s.name.as_deref(), Some("subnet-000000000000000f1-name"));
     assert_eq!((s.total, s.usable, s.used, s.free), (256, 251, 226, 25));
@@ -391,7 +391,7 @@ async fn ipam_only_covers_other_accounts_without_scanning_or_assuming_anything()
     // allocation its subnets' CIDRs (2 × 256 of 65,536 = 0.78 %), not managed (no
     // allocation to it, and the one IPAM was read in full).
     let v = record(&out, "vpc-0000000000000000f");
-    assert_eq!(v.source, RecordSource::Ipam);
+    assert_eq!(v.source(), RecordSource::Ipam);
     assert_eq!((v.total, v.usable, v.used, v.free), (256, 251, 226, 25));
     assert_eq!(v.status, Status::Warning);
     assert_eq!(v.allocation().unwrap().allocation_percent, Some(0.78));
@@ -432,7 +432,7 @@ async fn ec2_figures_win_and_ipam_never_adds_what_ec2_scanned_away() {
     };
     let (out, _) = run(fake, config()).await;
     let s = record(&out, "subnet-0000000000000000a");
-    assert_eq!(s.source, RecordSource::Ec2);
+    assert_eq!(s.source(), RecordSource::Ec2);
     assert_eq!(s.used, 100);
     let seen = s.ipam_observed().expect("IPAM's view is kept beside ours");
     assert_eq!(seen.ip_usage_percent, Some(20.0));
@@ -464,6 +464,6 @@ async fn ec2_figures_win_and_ipam_never_adds_what_ec2_scanned_away() {
         .report
         .resources
         .iter()
-        .all(|r| r.source == RecordSource::Ec2
+        .all(|r| r.source() == RecordSource::Ec2
             || r.resource_type == ipam_monitor::domain::report::ResourceType::IpamPool));
 }

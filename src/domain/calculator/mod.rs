@@ -132,7 +132,7 @@ pub fn calculate_with(
             .filter(|r| r.resource_type != ResourceType::IpamPool)
         {
             if from_ipam.contains(&(r.region.clone(), r.resource_id.clone())) {
-                r.source = RecordSource::Ipam;
+                r.set_source(RecordSource::Ipam);
             }
         }
     }

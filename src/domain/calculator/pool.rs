@@ -47,7 +47,6 @@ pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
 
     ResourceRecord {
         resource_type: ResourceType::IpamPool,
-        source: RecordSource::Ipam,
         resource_id: Text::from(&pool.id),
         name: pool
             .tags
@@ -77,6 +76,7 @@ pub fn pool_record(pool: &IpamPool, run: &RunThresholds) -> ResourceRecord {
         free_blocks,
         cidr_blocks: blocks,
         kind: KindDetails::IpamPool {
+            source: RecordSource::Ipam,
             pool: Box::new(PoolDetails {
                 ipam_id: pool.ipam_id.clone(),
                 scope_id: pool.scope_id.clone(),

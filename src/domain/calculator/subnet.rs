@@ -130,7 +130,6 @@ pub fn subnet_record(
     cidrs.extend(&s.ipv6_cidrs);
     ResourceRecord {
         resource_type: ResourceType::Subnet,
-        source: RecordSource::Ec2,
         name: s.tags.remove(NAME_TAG),
         resource_id: s.id,
         account_id: s.account_id,
@@ -155,7 +154,10 @@ pub fn subnet_record(
         largest_free_block: None,
         free_blocks: Vec::new(),
         cidr_blocks: Vec::new(),
-        kind: KindDetails::Subnet { ipam_observed },
+        kind: KindDetails::Subnet {
+            source: RecordSource::Ec2,
+            ipam_observed,
+        },
         warnings,
     }
 }

@@ -91,7 +91,6 @@ pub fn vpc_record(
 
     ResourceRecord {
         resource_type: ResourceType::Vpc,
-        source: RecordSource::Ec2,
         resource_id: vpc.id.clone(),
         name: vpc.tags.get(NAME_TAG).map(Text::from),
         account_id: vpc.account_id.clone(),
@@ -126,6 +125,7 @@ pub fn vpc_record(
         free_blocks,
         cidr_blocks: blocks,
         kind: KindDetails::Vpc {
+            source: RecordSource::Ec2,
             allocation: VpcAllocation {
                 total: space,
                 allocated,
