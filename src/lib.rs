@@ -3,8 +3,8 @@
 //!
 //! Layers, each importing only those below it:
 //! - [`app`]: configuration, the invocation event, the run and the Lambda handler.
-//! - [`source`] and [`sinks`]: adapters that read AWS and deliver reports; they never
-//!   import each other.
+//! - [`source`], [`sinks`] and [`store`]: adapters that read AWS, deliver reports and
+//!   keep the run's memory (S3); they never import each other.
 //! - [`aws`]: what every adapter shares (SDK setup, error mapping, partitions).
 //! - [`domain`]: pure rules and plain data, no I/O and no AWS SDK.
 

@@ -1462,3 +1462,36 @@ async fn resources_without_an_id_are_kept_with_a_warning() {
         );
     }
 }
+
+/// A region named in REGIONS that the account has not opted in to: EC2 answers 401
+/// OptInRequired. The scope fails at once (not retried: a retry cannot opt in), with
+/// AWS's code, and nothing else is asked there.
+#[tokio::test]
+async fn a_region_not_opted_in_fails_its_scope_once_with_aws_code() {
+    let vpcs = mock!(Client::describe_vpcs).then_http_response(|| {
+        ec2_error(
+            401,
+            "OptInRequired",
+            "You are not subscribed to this service. Please go to http://aws.amazon.com to subscribe.",
+        )
+    });
+    let subnets = mock!(Client::describe_subnets).then_output(|| {
+        aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput::builder().build()
+    });
+    let client = mocked(RuleMode::MatchAny, &[&vpcs, &subnets]);
+
+    let err = scan_region(&client, &scope())
+        .await
+        .expect_err("not opted in");
+
+    assert_eq!(
+        (
+            err.region.as_str(),
+            err.operation.as_str(),
+            err.code.as_deref()
+        ),
+        (REGION, "DescribeVpcs", Some("OptInRequired"))
+    );
+    assert!(err.message.contains("not subscribed"), "{}", err.message);
+    assert_eq!(vpcs.num_calls(), 1, "not retried");
+}
