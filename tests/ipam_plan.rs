@@ -12,6 +12,7 @@ use ipam_monitor::domain::inventory::{
 use ipam_monitor::domain::report::{RecordSource, ResourceRecord};
 use ipam_monitor::domain::thresholds::Status;
 use ipam_monitor::source::NetworkSource;
+use ipam_monitor::store::{Loaded, StateStore, StoreError, Version};
 use serde_json::json;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -466,4 +467,132 @@ async fn ec2_figures_win_and_ipam_never_adds_what_ec2_scanned_away() {
         .iter()
         .all(|r| r.source() == RecordSource::Ec2
             || r.resource_type == ipam_monitor::domain::report::ResourceType::IpamPool));
+}
+
+/// The run's memory in process (a pure flow test): one object, versioned by a counter;
+/// clones share it, so runs of one test see each other's state.
+#[derive(Clone, Default)]
+struct MemoryStore {
+    object: std::sync::Arc<Mutex<Option<Saved>>>,
+}
+
+/// The object's bytes and version.
+type Saved = (Vec<u8>, u64);
+
+#[async_trait::async_trait]
+impl StateStore for MemoryStore {
+    async fn load(&self) -> Result<Loaded, StoreError> {
+        let object = self.object.lock().unwrap();
+        Ok(match &*object {
+            Some((bytes, v)) => Loaded {
+                bytes: Some(bytes.clone()),
+                version: Version::Etag(v.to_string()),
+            },
+            None => Loaded {
+                bytes: None,
+                version: Version::Absent,
+            },
+        })
+    }
+    async fn save(&self, bytes: Vec<u8>, _: &Version) -> Result<(), StoreError> {
+        let mut object = self.object.lock().unwrap();
+        let next = object.as_ref().map_or(1, |(_, v)| v + 1);
+        *object = Some((bytes, next));
+        Ok(())
+    }
+    fn archive_location(&self, _: &ipam_monitor::domain::report::Report) -> String {
+        "memory".into()
+    }
+    async fn archive(
+        &self,
+        _: &ipam_monitor::domain::report::Report,
+    ) -> Result<String, StoreError> {
+        Ok("memory".into())
+    }
+}
+
+#[tokio::test]
+async fn a_resource_ipam_stops_listing_is_told_gone_only_when_ipam_was_read() {
+    let far = "xx-far-1";
+    let other = "333333333333";
+    let breach = || {
+        listed(
+            "subnet",
+            "subnet-000000000000000f1",
+            other,
+            far,
+            "10.20.0.0/24",
+            Some(0.97),
+        )
+    };
+    let neighbour = || {
+        listed(
+            "subnet",
+            "subnet-000000000000000f3",
+            other,
+            far,
+            "10.20.3.0/24",
+            Some(0.1),
+        )
+    };
+    let cfg = || Config {
+        source_mode: SourceMode::Ipam,
+        ipam_regions: IpamRegions::List(vec![HOME.into()]),
+        regions: RegionSelection::All,
+        ..config()
+    };
+    let store = MemoryStore::default();
+    let run_with = |foreign: Vec<ResourceCidr>, deny: bool| {
+        let store = store.clone();
+        async move {
+            let app = App {
+                store: Some(Box::new(store)),
+                source: IpamFake {
+                    foreign,
+                    deny_ipam_account: deny.then_some(OWN),
+                    ..IpamFake::default()
+                },
+                sinks: vec![],
+                config: cfg(),
+            };
+            match app.run(&json!({}), "r".into()).await {
+                Ok(out) => out,
+                Err(HandlerError::Incomplete { output, .. }) => *output,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    };
+    let first = run_with(vec![breach(), neighbour()], false).await;
+    assert_eq!(
+        record(&first, "subnet-000000000000000f1").status,
+        Status::Critical
+    );
+
+    // IPAM could not be read: nothing is known gone.
+    let blind = run_with(vec![], true).await;
+    assert!(blind
+        .report
+        .outcome
+        .history
+        .as_ref()
+        .unwrap()
+        .gone
+        .is_empty());
+
+    // IPAM read in full, still listing the account and region, but not the subnet.
+    let later = run_with(vec![neighbour()], false).await;
+    let gone: Vec<&str> = later
+        .report
+        .outcome
+        .history
+        .as_ref()
+        .unwrap()
+        .gone
+        .iter()
+        .map(|g| g.key.as_str())
+        .collect();
+    assert_eq!(
+        gone,
+        [format!("subnet/{other}/{far}/subnet-000000000000000f1")]
+    );
 }

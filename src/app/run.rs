@@ -240,6 +240,21 @@ pub async fn monitor<S: NetworkSource>(
     }
 
     let errors = inv.errors.clone();
+    // Where IPAM's records stand in for EC2 (an account and region IPAM lists
+    // resources in, read in full), a resource IPAM no longer lists is gone.
+    let ipam_covered: HashSet<(String, String)> = if inv.ipam_records && !inv.ipam_incomplete() {
+        inv.resource_cidrs
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r.resource_owner.as_ref()?.to_string(),
+                    r.resource_region.as_ref()?.to_string(),
+                ))
+            })
+            .collect()
+    } else {
+        HashSet::new()
+    };
     let mut calculated = calculator::calculate_with(
         inv,
         &settings.thresholds,
@@ -270,7 +285,10 @@ pub async fn monitor<S: NetworkSource>(
         let state = remember(
             &mut calculated,
             previous.state,
-            |account, region| read.contains(&(account, region)),
+            |account, region| {
+                read.contains(&(account, region))
+                    || ipam_covered.contains(&(account.to_string(), region.to_string()))
+            },
             mark,
             &config.history,
         );
