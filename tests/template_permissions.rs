@@ -193,6 +193,51 @@ fn wildcard_resource(s: &Statement) -> bool {
     strings(&s.body["Resource"]).iter().any(|r| r.contains('*'))
 }
 
+/// A template condition (`Fn::Equals`/`Not`/`And`/`Or`, `Condition`) with these
+/// parameter values, every other parameter at its default.
+fn holds(t: &Value, cond: &Value, params: &[(&str, &str)]) -> bool {
+    let value = |v: &Value| -> String {
+        match v.get("Ref").and_then(Value::as_str) {
+            Some(p) => params
+                .iter()
+                .find(|(k, _)| *k == p)
+                .map(|(_, v)| v.to_string())
+                .unwrap_or_else(|| match &t["Parameters"][p]["Default"] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => panic!("{p}: not a parameter with a default"),
+                    other => other.to_string(),
+                }),
+            None => v.as_str().expect("a string or a Ref").to_string(),
+        }
+    };
+    let all = |k: &str| cond[k].as_array().expect("a list");
+    if let Some(name) = cond.get("Condition").and_then(Value::as_str) {
+        holds(t, &t["Conditions"][name], params)
+    } else if cond.get("Fn::Equals").is_some() {
+        value(&all("Fn::Equals")[0]) == value(&all("Fn::Equals")[1])
+    } else if cond.get("Fn::Not").is_some() {
+        !holds(t, &all("Fn::Not")[0], params)
+    } else if cond.get("Fn::And").is_some() {
+        all("Fn::And").iter().all(|c| holds(t, c, params))
+    } else if cond.get("Fn::Or").is_some() {
+        all("Fn::Or").iter().any(|c| holds(t, c, params))
+    } else {
+        panic!("condition {cond}")
+    }
+}
+
+/// The actions the role is granted with these parameter values.
+fn granted_with(t: &Value, params: &[(&str, &str)]) -> BTreeSet<String> {
+    role_statements(t)
+        .iter()
+        .filter(|s| {
+            s.condition
+                .is_none_or(|c| holds(t, &serde_json::json!({ "Condition": c }), params))
+        })
+        .flat_map(|s| actions(s).into_iter().map(str::to_string))
+        .collect()
+}
+
 fn env_vars(t: &Value) -> &serde_json::Map<String, Value> {
     the_function(t).1["Properties"]["Environment"]["Variables"]
         .as_object()
@@ -601,6 +646,19 @@ fn publish_invoke_and_assume_role_name_only_the_configured_targets() {
             s.condition.is_some(),
             "granted only when a member role is set"
         );
+        // A role in any account is narrowed to the function's own organization or to
+        // the listed accounts; otherwise the ARN names its one account.
+        if arn.contains(":iam::*:") {
+            let eq = &s.body["Condition"]["StringEquals"];
+            let own_org = eq["aws:ResourceOrgID"] == "${aws:PrincipalOrgID}";
+            let listed =
+                eq["aws:ResourceAccount"]["Fn::Split"][1]["Ref"] == env_param(&t, "ACCOUNTS");
+            assert!(
+                own_org || listed,
+                "AssumeRole into any account only within the organization or the listed accounts: {}",
+                s.body
+            );
+        }
     }
 
     // What the Lambda service writes with the role: this stack's own resources.
@@ -616,6 +674,52 @@ fn publish_invoke_and_assume_role_name_only_the_configured_targets() {
             );
         }
     }
+}
+
+#[test]
+fn member_roles_and_the_account_list_only_where_a_source_needs_them() {
+    let t = template();
+    let p = |name: &str| env_param(&t, name).to_string();
+    let (mode, accounts, role, ipam_account) = (
+        p("SOURCE_MODE"),
+        p("ACCOUNTS"),
+        p("MEMBER_ROLE_NAME"),
+        p("IPAM_ACCOUNT"),
+    );
+    let enters = |params: &[(&str, &str)]| {
+        let granted = granted_with(&t, params);
+        (
+            granted.contains("sts:AssumeRole"),
+            granted.contains("organizations:ListAccounts"),
+            granted.contains("ec2:DescribeSubnets"),
+        )
+    };
+    let (mode, accounts, role, ipam_account) = (
+        mode.as_str(),
+        accounts.as_str(),
+        role.as_str(),
+        ipam_account.as_str(),
+    );
+    // Defaults (both): the organization's accounts through their member role.
+    let org = [(accounts, "organization"), (role, "member")];
+    assert_eq!(enters(&org), (true, true, true));
+    // IPAM alone, from the function's own account: no role, no account list, no VPC
+    // or subnet Describe, whatever Accounts says.
+    let ipam_here = [(accounts, "organization"), (role, "member"), (mode, "ipam")];
+    assert_eq!(enters(&ipam_here), (false, false, false));
+    // IPAM alone from another account: that account's role only.
+    let ipam_elsewhere = [
+        (accounts, "organization"),
+        (role, "member"),
+        (mode, "ipam"),
+        (ipam_account, "123456789012"),
+    ];
+    assert_eq!(enters(&ipam_elsewhere), (true, false, false));
+    // A list of accounts: their roles, no Organizations call.
+    let listed = [(accounts, "123456789012,210987654321"), (role, "member")];
+    assert_eq!(enters(&listed), (true, false, true));
+    // This account only: no role.
+    assert_eq!(enters(&[(role, "member")]), (false, false, true));
 }
 
 #[test]
