@@ -148,9 +148,9 @@ BENCH_SIZES ?= 1000,10000
 # timeouts. BENCH_TAGS=moto measures the stock emulator.
 BENCH_TAGS ?= indexed
 
-.PHONY: bench bench-calculator bench-rss bench-emulator bench-size bench-cold-start
+.PHONY: bench bench-calculator bench-rss bench-emulator bench-size bench-cold-start bench-ipam-org
 
-bench: bench-calculator bench-rss bench-size bench-cold-start bench-emulator
+bench: bench-calculator bench-rss bench-size bench-cold-start bench-emulator bench-ipam-org
 
 bench-calculator:
 	@echo "== [bench a] criterion: calculator + sinks, 100k subnets / 10k VPCs / 1k pools, one core (taskset -c $(BENCH_CPU)) =="
@@ -175,6 +175,11 @@ bench-cold-start: venv
 	@echo "== [bench c] cold start: runtime ready, first answer, and under cargo lambda watch =="
 	cargo build --release --bin bootstrap
 	$(VPY) bench/cold_start.py
+
+bench-ipam-org: venv
+	@echo "== [bench b] IPAM only: a 10k-subnet, 50-account organization from the IPAM account =="
+	cargo build --release --bin ipam-monitor-local
+	$(VPY) emulator/bench_ipam_org.py --binary target/release/ipam-monitor-local
 
 bench-emulator: venv
 	@echo "== [bench b] full runs against the emulator at $(BENCH_SIZES) subnets =="
