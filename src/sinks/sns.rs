@@ -324,22 +324,13 @@ pub fn compose_changes(report: &Report, report_location: &str) -> Option<Alert> 
             .filter(|r| change_of(r) == Some(change))
             .map(|r| entry(r))
             .collect();
-        if change == Change::NewWarning {
-            section.extend(
-                conflicts
-                    .iter()
-                    .filter(|g| g.change == Some(Change::NewWarning))
-                    .map(|g| conflict_entry(g)),
-            );
-        }
-        if change == Change::Reminder {
-            section.extend(
-                conflicts
-                    .iter()
-                    .filter(|g| g.change == Some(Change::Reminder))
-                    .map(|g| conflict_entry(g)),
-            );
-        }
+        // Routing conflicts are only ever new (a WARNING) or reminded.
+        section.extend(
+            conflicts
+                .iter()
+                .filter(|g| g.change == Some(change))
+                .map(|g| conflict_entry(g)),
+        );
         if change == Change::Recovered {
             section.extend(
                 history
