@@ -461,6 +461,42 @@ class FaultAndFixtureTest(IpamTestCase):
         self.assertIn("<ipamScopeSet><item><ownerId>123456789012</ownerId>", text)
         self.assertIn("<isDefault>true</isDefault>", text)
 
+    def test_resource_cidr_name_tags_and_zone(self):
+        # The Name tag (resourceName), all tags (resourceTagSet) and a subnet's
+        # zone id come through in AWS's element names: the monitor names and
+        # places IPAM-only records from them.
+        cidrs = self.fixture["resourceCidrs"]
+        subnet = dict(
+            next(c for c in cidrs if c["ResourceType"] == "subnet"),
+            ResourceName="app-a",
+            ResourceTags=[
+                {"Key": "Name", "Value": "app-a"},
+                {"Key": "team", "Value": "x"},
+            ],
+            AvailabilityZoneId="use1-az4",
+        )
+        fixture = dict(self.fixture, resourceCidrs=[subnet])
+        self.assertEqual(self.control("POST", "/_emulator/ipam", fixture)[0], 200)
+        status, _, body = ec2_raw(
+            self.url,
+            "Action=GetIpamResourceCidrs&Version=2016-11-15"
+            f"&IpamScopeId={subnet['IpamScopeId']}",
+        )
+        self.assertEqual(status, 200)
+        text = body.decode()
+        self.assertIn("<resourceName>app-a</resourceName>", text)
+        self.assertIn(
+            "<resourceTagSet><item><key>Name</key><value>app-a</value></item>"
+            "<item><key>team</key><value>x</value></item></resourceTagSet>",
+            text,
+        )
+        self.assertIn("<availabilityZoneId>use1-az4</availabilityZoneId>", text)
+        answer = self.ec2.get_ipam_resource_cidrs(IpamScopeId=subnet["IpamScopeId"])
+        (parsed,) = answer["IpamResourceCidrs"]
+        self.assertEqual(parsed["ResourceName"], "app-a")
+        self.assertEqual(parsed["ResourceTags"], subnet["ResourceTags"])
+        self.assertEqual(parsed["AvailabilityZoneId"], "use1-az4")
+
     def test_missing_required_parameter_and_dry_run(self):
         status, _, body = ec2_raw(
             self.url, "Action=GetIpamPoolCidrs&Version=2016-11-15"
