@@ -22,7 +22,7 @@ help:
 	@echo "make build    debug build of the library, binaries and tests"
 	@echo "make lint     cargo fmt --check and clippy -D warnings"
 	@echo "make emulator start the seeded emulator in the foreground (prints its URL)"
-	@echo "make release  optimized Lambda binary (target/release/bootstrap)"
+	@echo "make release  optimized Lambda binary, without test helpers (target/release/bootstrap)"
 	@echo "make validate sam validate --lint, cfn-lint (+ serverless rules) and checkov on template.yaml (offline)"
 	@echo "make invoke   the Lambda under cargo lambda watch against the emulator, each events/ file"
 
@@ -129,8 +129,10 @@ export INVOKE_SH
 invoke: venv build
 	$(VPY) emulator/with_emulator.py --seed demo -- bash -c "$$INVOKE_SH"
 
+# The Lambda's binary as `sam build` makes it: without the default `test-util` feature
+# (Cargo.toml), so none of the SDK's test helpers are compiled in.
 release:
-	cargo build --release --bin bootstrap
+	cargo build --release --no-default-features --bin bootstrap
 
 clean-venv:
 	rm -rf $(VENV) $(CHECKOV_VENV)
@@ -167,21 +169,21 @@ bench-rss:
 
 bench-size:
 	@echo "== [bench c] release binary size: target/release/bootstrap =="
-	cargo build --release --bin bootstrap
+	cargo build --release --no-default-features --bin bootstrap
 	@stat -c '%s bytes  %n' target/release/bootstrap
 	@ls -lh target/release/bootstrap
 
 bench-cold-start: venv
 	@echo "== [bench c] cold start: runtime ready, first answer, and under cargo lambda watch =="
-	cargo build --release --bin bootstrap
+	cargo build --release --no-default-features --bin bootstrap
 	$(VPY) bench/cold_start.py
 
 bench-ipam-org: venv
 	@echo "== [bench b] IPAM only: a 10k-subnet, 50-account organization from the IPAM account =="
-	cargo build --release --bin ipam-monitor-local
+	cargo build --release --no-default-features --bin ipam-monitor-local
 	$(VPY) emulator/bench_ipam_org.py --binary target/release/ipam-monitor-local
 
 bench-emulator: venv
 	@echo "== [bench b] full runs against the emulator at $(BENCH_SIZES) subnets =="
-	cargo build --release --bin ipam-monitor-local
+	cargo build --release --no-default-features --bin ipam-monitor-local
 	$(VPY) bench/emulator_bench.py --sizes $(BENCH_SIZES) --tags $(BENCH_TAGS) --binary target/release/ipam-monitor-local

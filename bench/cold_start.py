@@ -187,8 +187,10 @@ def under_cargo_lambda_watch(emulator_url, cargo_lambda):
     log = open(os.path.join(HERE, "target", "results", "cold-start-watch.log"), "w")
     started = time.monotonic()
     watch = subprocess.Popen(
-        [cargo_lambda, "lambda", "watch", "--release", "--ignore-changes", "--quiet",
-         "--bin", "bootstrap", "--invoke-address", "127.0.0.1", "--invoke-port", str(port)],
+        # --no-default-features: the build `make bench-cold-start` has just made.
+        [cargo_lambda, "lambda", "watch", "--release", "--no-default-features",
+         "--ignore-changes", "--quiet", "--bin", "bootstrap",
+         "--invoke-address", "127.0.0.1", "--invoke-port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,
