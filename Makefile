@@ -129,10 +129,12 @@ export INVOKE_SH
 invoke: venv build
 	$(VPY) emulator/with_emulator.py --seed demo -- bash -c "$$INVOKE_SH"
 
-# The Lambda's binary as `sam build` makes it: without the default `test-util` feature
-# (Cargo.toml), so none of the SDK's test helpers are compiled in.
+# Release builds as `sam build` makes the Lambda: without the default `test-util`
+# feature (Cargo.toml), so none of the SDK's test helpers are compiled in.
+RELEASE_BUILD := cargo build --release --no-default-features
+
 release:
-	cargo build --release --no-default-features --bin bootstrap
+	$(RELEASE_BUILD) --bin bootstrap
 
 clean-venv:
 	rm -rf $(VENV) $(CHECKOV_VENV)
@@ -169,21 +171,21 @@ bench-rss:
 
 bench-size:
 	@echo "== [bench c] release binary size: target/release/bootstrap =="
-	cargo build --release --no-default-features --bin bootstrap
+	$(RELEASE_BUILD) --bin bootstrap
 	@stat -c '%s bytes  %n' target/release/bootstrap
 	@ls -lh target/release/bootstrap
 
 bench-cold-start: venv
 	@echo "== [bench c] cold start: runtime ready, first answer, and under cargo lambda watch =="
-	cargo build --release --no-default-features --bin bootstrap
+	$(RELEASE_BUILD) --bin bootstrap
 	$(VPY) bench/cold_start.py
 
 bench-ipam-org: venv
 	@echo "== [bench b] IPAM only: a 10k-subnet, 50-account organization from the IPAM account =="
-	cargo build --release --no-default-features --bin ipam-monitor-local
+	$(RELEASE_BUILD) --bin ipam-monitor-local
 	$(VPY) emulator/bench_ipam_org.py --binary target/release/ipam-monitor-local
 
 bench-emulator: venv
 	@echo "== [bench b] full runs against the emulator at $(BENCH_SIZES) subnets =="
-	cargo build --release --no-default-features --bin ipam-monitor-local
+	$(RELEASE_BUILD) --bin ipam-monitor-local
 	$(VPY) bench/emulator_bench.py --sizes $(BENCH_SIZES) --tags $(BENCH_TAGS) --binary target/release/ipam-monitor-local
