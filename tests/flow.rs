@@ -183,6 +183,7 @@ impl NetworkSource for FakeSource {
                 warnings: vec![],
             }],
             connectivity: Default::default(),
+            addresses: Default::default(),
         })
     }
 

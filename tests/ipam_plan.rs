@@ -88,6 +88,7 @@ impl NetworkSource for IpamFake {
                 warnings: vec![],
             }],
             connectivity: Default::default(),
+            addresses: Default::default(),
         })
     }
 

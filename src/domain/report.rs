@@ -2,7 +2,7 @@
 //! Any change of shape bumps `SCHEMA_VERSION` and the README's schema section.
 
 use crate::domain::cidr::Family;
-use crate::domain::inventory::{ScanError, Scope};
+use crate::domain::inventory::{Holder, ScanError, Scope};
 use crate::domain::text::Text;
 pub use crate::domain::thresholds::round_percent;
 use crate::domain::thresholds::{Reason, Status, ThresholdSource, Thresholds};
@@ -417,14 +417,22 @@ pub struct GoneResource {
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
 /// Each variant also says where the record's figures come from (`source`): kept here,
-/// in room the largest variant leaves, so that a record stays 544 bytes.
+/// in room the largest variant leaves, so that a record stays under 512 bytes.
 pub enum KindDetails {
     Subnet {
         /// `ec2`, or `ipam` for a subnet only IPAM knows (measured from its IpUsage).
         source: RecordSource,
         /// IPAM's own figures for the subnet's IPv4 CIDR (GetIpamResourceCidrs).
+        /// The EKS clusters the subnet is tagged for (`kubernetes.io/cluster/<name>`).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        eks_clusters: Vec<Text>,
+        /// Boxed, like `address_map`: the largest variant sets every record's size.
         #[serde(skip_serializing_if = "Option::is_none")]
-        ipam_observed: Option<IpamObservation>,
+        ipam_observed: Option<Box<IpamObservation>>,
+        /// Who holds the subnet's addresses and the room left for /28 prefixes;
+        /// `null` when the subnet was not mapped (`ADDRESS_MAP`). Boxed: few subnets
+        /// have one.
+        address_map: Option<Box<AddressMap>>,
     },
     Vpc {
         source: RecordSource,
@@ -478,13 +486,60 @@ impl ResourceRecord {
         }
     }
 
-    /// IPAM's figures for a subnet; a VPC's are in its `cidr_blocks`.
-    pub fn ipam_observed(&self) -> Option<&IpamObservation> {
+    pub fn address_map(&self) -> Option<&AddressMap> {
         match &self.kind {
-            KindDetails::Subnet { ipam_observed, .. } => ipam_observed.as_ref(),
+            KindDetails::Subnet { address_map, .. } => address_map.as_deref(),
             _ => None,
         }
     }
+
+    /// IPAM's figures for a subnet; a VPC's are in its `cidr_blocks`.
+    pub fn ipam_observed(&self) -> Option<&IpamObservation> {
+        match &self.kind {
+            KindDetails::Subnet { ipam_observed, .. } => ipam_observed.as_deref(),
+            _ => None,
+        }
+    }
+}
+
+/// A subnet's IPv4 addresses by who holds them, and the room left for the aligned /28
+/// blocks EKS prefix delegation needs (free addresses can be scattered one by one).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct AddressMap {
+    /// Free aligned /28 blocks: no interface address, assigned prefix, explicit
+    /// reservation or AWS-reserved address inside.
+    pub free_prefixes: u32,
+    /// The largest free aligned block left; `null` when none is.
+    pub largest_free_block: Option<IpNet>,
+    pub interfaces: u32,
+    /// Private IPv4 addresses on the subnet's interfaces.
+    pub ipv4_addresses: u32,
+    /// Delegated IPv4 prefixes on them.
+    pub ipv4_prefixes: u32,
+    pub ipv6_addresses: u32,
+    pub ipv6_prefixes: u32,
+    /// Addresses in explicit CIDR reservations; `null` when the reservations were not
+    /// read (only subnets tagged for an EKS cluster are).
+    pub reserved_addresses: Option<u32>,
+    /// One entry per holder that has an interface here, in holder order.
+    pub holders: Vec<HolderUsage>,
+    /// Interfaces attached to nothing (status `available`) and what they hold.
+    pub detached: Usage,
+}
+
+/// Interfaces and the IPv4 addresses they take: one per private address, 16 per /28
+/// prefix (the prefix's whole size).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub interfaces: u32,
+    pub ipv4_addresses: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct HolderUsage {
+    pub holder: Holder,
+    #[serde(flatten)]
+    pub usage: Usage,
 }
 
 #[derive(Debug, Clone, Serialize)]

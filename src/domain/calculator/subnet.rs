@@ -118,7 +118,7 @@ pub fn subnet_record(
     };
     let ipam_observed = ipam_observed.map(|mut o| {
         o.disagrees = disagrees(o.ip_usage_percent, utilization);
-        o
+        Box::new(o)
     });
     if let Some(o) = ipam_observed.as_ref().filter(|o| o.disagrees) {
         warnings.push(disagreement_warning(None, o, utilization));
@@ -156,7 +156,9 @@ pub fn subnet_record(
         cidr_blocks: Vec::new(),
         kind: KindDetails::Subnet {
             source: RecordSource::Ec2,
+            eks_clusters: Vec::new(),
             ipam_observed,
+            address_map: None,
         },
         warnings,
     }
