@@ -23,6 +23,10 @@ answers what moto 5.2.5 lacks, without patching moto:
 
 POST /moto-api/reset also clears the IPAM fixture, the faults and the request counts,
 so a reset emulator is a fresh one.
+
+One gap is closed inside moto instead, because its state belongs to moto's
+own ENIs: IPv4 prefixes on network interfaces (eni_prefixes.py; start()
+installs the patch).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 
 import aws_request
+import eni_prefixes
 from cloudwatch_cbor import CloudWatchCborBridge
 from faults import FaultInjector
 from ipam import IpamEmulator
@@ -205,6 +210,7 @@ def start(host="127.0.0.1", port=0, verbose=False):
     cannot be bound.
     """
     use_docker_free_lambda()
+    eni_prefixes.install()
     if not verbose:
         quiet_request_log()
     app = EmulatorMiddleware(DomainDispatcherApplication(create_backend_app))
