@@ -8,7 +8,9 @@ VPC other than moto's default is refused, since AWS (and moto) would accept
 a second copy of the estate beside the first.
 
 moto counts AvailableIpAddressCount as 2^(32-prefix) - 5, less one per
-private IP on an ENI in the subnet; `used` below is that number of IPs.
+private IP on an ENI in the subnet (and, with the emulator's patch, 16 per
+IPv4 prefix); `used` below is that number of IPs. The EKS example's subnets
+are filled by seed_eks instead, address by address (see held_addresses).
 
 The demo seed also installs an IPAM fixture (emulator/ipam.py describes the
 format) that matches the estate: see demo_ipam_fixture. Seeding ends by
@@ -63,6 +65,11 @@ class Vpc:
     secondary_cidrs: tuple = ()
 
 
+# Subnets EKS may use for cluster demo-eks carry this tag (the monitor groups
+# EKS subnets by it).
+EKS_CLUSTER = "demo-eks"
+EKS_TAGS = {f"kubernetes.io/cluster/{EKS_CLUSTER}": "shared"}
+
 DEMO_ESTATE = {
     "us-east-1": (
         Vpc(
@@ -88,6 +95,16 @@ DEMO_ESTATE = {
             cidr="10.2.0.0/22",
             subnets=tuple(
                 Subnet(f"shared-{i}", f"10.2.{i}.0/24", "us-east-1a") for i in range(4)
+            ),
+        ),
+        # The EKS example (issue 19): its addresses are placed by seed_eks, not
+        # by `used`; see "the demo EKS cluster" below.
+        Vpc(
+            name="eks-demo",
+            cidr="10.4.0.0/16",
+            subnets=(
+                Subnet("eks-nodes-a", "10.4.0.0/24", "us-east-1a", tags=EKS_TAGS),
+                Subnet("eks-nodes-b", "10.4.1.0/24", "us-east-1b", tags=EKS_TAGS),
             ),
         ),
     ),
@@ -248,6 +265,154 @@ def seed_estate(endpoint_url, estate):
                 region_ids[subnet.name] = subnet_id
                 occupy_addresses(ec2, subnet_id, subnet)
     return ids
+
+
+# --- the demo EKS cluster (issue 19) ----------------------------------------
+#
+# Cluster demo-eks runs one node per AZ in eks-demo (10.4.0.0/16, us-east-1).
+# Its story is the one issue 19 is about: node-a's subnet was filled while
+# the VPC CNI handed out single secondary IPs, one here and one there; prefix
+# delegation was switched on later and now needs whole free aligned /28s, of
+# which almost none are left although most addresses are free.
+#
+# A /24 has 16 aligned /28s; the first holds AWS's four reserved addresses
+# and the last the broadcast one, so at most 14 can ever be free. A /28 is
+# free when none of its 16 addresses is AWS-reserved, held by an ENI (an
+# address or inside a prefix) or inside a subnet CIDR reservation.
+#
+# eks-nodes-a 10.4.0.0/24 (us-east-1a), /28 by /28 (k: 10.4.0.16k/28):
+#   0 node-a's primary 10.4.0.10 (and AWS's .0-.3)
+#   1 2 3 5 6 7 8 11 12 14  one secondary IP each on node-a's first CNI ENI
+#                           (.21 .37 .53 .85 .101 .117 .133 .181 .197 .229)
+#   4 9   prefixes 10.4.0.64/28, 10.4.0.144/28 on node-a's second CNI ENI
+#   10    .165 .170 on a detached (`available`) CNI ENI nobody will free
+#   13    free: 10.4.0.208/28
+#   15    the second CNI ENI's primary .245 (and the broadcast .255)
+#   => 1 free /28 (largest free aligned block a /28); 46 addresses held
+#      (14 IPs + 2 x 16 in prefixes), 205 of 251 usable free.
+#
+# eks-nodes-b 10.4.1.0/24 (us-east-1b):
+#   0 node-b's primary 10.4.1.10;  1 the CNI ENI's primary .20
+#   2 3   prefixes 10.4.1.32/28, 10.4.1.48/28 on that ENI
+#   12 13 explicit reservation 10.4.1.192/27
+#   4-11 14  free
+#   => 9 free /28s (largest free aligned blocks: 10.4.1.64/26, 10.4.1.128/26);
+#      34 addresses held (2 IPs + 2 x 16), 217 of 251 usable free (moto does
+#      not count an explicit reservation as used).
+#
+# The seed's unittest recomputes both counts by brute force from what the
+# emulator answers.
+
+EKS_FREE_28S = {"eks-nodes-a": 1, "eks-nodes-b": 9}
+EKS_LARGEST_FREE_PREFIXLEN = {"eks-nodes-a": 28, "eks-nodes-b": 26}
+
+# The VPC CNI names the ENIs it creates "aws-K8S-<instance id>"
+# (amazon-vpc-cni-k8s, pkg/awsutils: eniDescriptionPrefix).
+CNI_DESCRIPTION_PREFIX = "aws-K8S-"
+
+
+@dataclass(frozen=True)
+class EksNode:
+    name: str
+    subnet: str
+    address: str  # the instance's primary private IP
+
+
+@dataclass(frozen=True)
+class CniEni:
+    """An ENI the VPC CNI made for `node`; the first address is its primary."""
+
+    subnet: str
+    node: str
+    addresses: tuple
+    prefixes: tuple = ()
+    attached: bool = True
+
+
+EKS_NODES = (
+    EksNode("node-a", "eks-nodes-a", "10.4.0.10"),
+    EksNode("node-b", "eks-nodes-b", "10.4.1.10"),
+)
+
+EKS_ENIS = (
+    CniEni(
+        "eks-nodes-a",
+        "node-a",
+        tuple(f"10.4.0.{i}" for i in (21, 37, 53, 85, 101, 117, 133, 181, 197, 229)),
+    ),
+    CniEni(
+        "eks-nodes-a",
+        "node-a",
+        ("10.4.0.245",),
+        prefixes=("10.4.0.64/28", "10.4.0.144/28"),
+    ),
+    CniEni("eks-nodes-a", "node-a", ("10.4.0.165", "10.4.0.170"), attached=False),
+    CniEni(
+        "eks-nodes-b",
+        "node-b",
+        ("10.4.1.20",),
+        prefixes=("10.4.1.32/28", "10.4.1.48/28"),
+    ),
+)
+
+# (subnet, CIDR, reservation type)
+EKS_RESERVATIONS = (("eks-nodes-b", "10.4.1.192/27", "explicit"),)
+
+EKS_REGION = "us-east-1"
+# Any image id will do: moto launches it without looking it up.
+EKS_NODE_IMAGE = "ami-12345678"
+
+
+def held_addresses(subnet):
+    """Addresses ENIs hold in the subnet: `used`, or the EKS layout's."""
+    held = subnet.used
+    held += sum(1 for node in EKS_NODES if node.subnet == subnet.name)
+    for eni in EKS_ENIS:
+        if eni.subnet == subnet.name:
+            held += len(eni.addresses) + 16 * len(eni.prefixes)
+    return held
+
+
+def seed_eks(endpoint_url, ids):
+    """Launch the EKS nodes and create their CNI ENIs and the reservation in the
+    subnets seed_estate made; return {node name: instance id}."""
+    ec2 = ec2_client(endpoint_url, EKS_REGION)
+    region_ids = ids[EKS_REGION]
+    nodes = {}
+    for node in EKS_NODES:
+        nodes[node.name] = ec2.run_instances(
+            ImageId=EKS_NODE_IMAGE,
+            InstanceType="m5.large",
+            MinCount=1,
+            MaxCount=1,
+            SubnetId=region_ids[node.subnet],
+            PrivateIpAddress=node.address,
+            TagSpecifications=name_tags("instance", f"{EKS_CLUSTER}-{node.name}"),
+        )["Instances"][0]["InstanceId"]
+    next_device = {name: 1 for name in nodes}
+    for eni in EKS_ENIS:
+        instance_id = nodes[eni.node]
+        eni_id = ec2.create_network_interface(
+            SubnetId=region_ids[eni.subnet],
+            Description=CNI_DESCRIPTION_PREFIX + instance_id,
+            PrivateIpAddresses=[
+                {"PrivateIpAddress": ip, "Primary": i == 0}
+                for i, ip in enumerate(eni.addresses)
+            ],
+            Ipv4Prefixes=[{"Ipv4Prefix": p} for p in eni.prefixes],
+        )["NetworkInterface"]["NetworkInterfaceId"]
+        if eni.attached:
+            ec2.attach_network_interface(
+                NetworkInterfaceId=eni_id,
+                InstanceId=instance_id,
+                DeviceIndex=next_device[eni.node],
+            )
+            next_device[eni.node] += 1
+    for subnet, cidr, kind in EKS_RESERVATIONS:
+        ec2.create_subnet_cidr_reservation(
+            SubnetId=region_ids[subnet], Cidr=cidr, ReservationType=kind
+        )
+    return {EKS_REGION: {**region_ids, **nodes}}
 
 
 # --- the demo IPAM --------------------------------------------------------
@@ -542,7 +707,7 @@ def _subnet_entries(vpc, others, managed, common, region_ids):
                 "ResourceCidr": subnet.cidr,
                 "ResourceType": "subnet",
                 "ResourceTags": [{"Key": k, "Value": v} for k, v in tags.items()],
-                "IpUsage": subnet.used / (network.num_addresses - 5),
+                "IpUsage": held_addresses(subnet) / (network.num_addresses - 5),
                 "OverlapStatus": _overlap(subnet.cidr, other_subnets),
             }
         )
@@ -651,6 +816,7 @@ def seed_sinks(endpoint_url, region=SINK_REGION):
 def seed_demo(endpoint_url):
     """Seed the demo estate (DEMO_ESTATE), its IPAM, and the sinks' targets."""
     ids = seed_estate(endpoint_url, DEMO_ESTATE)
+    ids.update(seed_eks(endpoint_url, ids))
     install_ipam_fixture(endpoint_url, demo_ipam_fixture(ids))
     seed_sinks(endpoint_url)
     reset_request_counts(endpoint_url)

@@ -227,7 +227,7 @@ class PagingTest(IpamTestCase):
             IpamScopeId=self.scope_id(), MaxResults=1000, NextToken=token
         )
         self.assertEqual(
-            len(first["IpamResourceCidrs"]) + len(rest["IpamResourceCidrs"]), 17
+            len(first["IpamResourceCidrs"]) + len(rest["IpamResourceCidrs"]), 20
         )
 
 
@@ -334,14 +334,14 @@ class ContentTest(IpamTestCase):
             answer = self.ec2.get_ipam_resource_cidrs(IpamScopeId=scope, **params)
             return len(answer["IpamResourceCidrs"])
 
-        self.assertEqual(count(ResourceType="vpc"), 5)
-        self.assertEqual(count(ResourceType="subnet"), 12)
+        self.assertEqual(count(ResourceType="vpc"), 6)
+        self.assertEqual(count(ResourceType="subnet"), 14)
         self.assertEqual(count(IpamPoolId=self.pool_id("use1-ipv4")), 10)
         self.assertEqual(count(ResourceId=self.ids["us-east-1"]["prod-core"]), 2)
         self.assertEqual(
             count(ResourceTag={"Key": "ipam-monitor:warning-percent", "Value": "50"}), 1
         )
-        self.assertEqual(count(ResourceOwner="123456789012"), 17)
+        self.assertEqual(count(ResourceOwner="123456789012"), 20)
         self.assertEqual(
             self.ec2.get_ipam_resource_cidrs(IpamScopeId=self.scope_id("public"))[
                 "IpamResourceCidrs"
