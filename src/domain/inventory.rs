@@ -268,7 +268,8 @@ impl Default for Connectivity {
     }
 }
 
-/// What holds a network interface's addresses, as its type and description tell.
+/// What holds a network interface's addresses, as its type and description tell
+/// ([`Holder::classify`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Holder {

@@ -4,6 +4,7 @@
 pub mod calculator;
 pub mod cidr;
 pub mod fast;
+mod holder;
 pub mod inventory;
 pub mod report;
 pub mod state;
