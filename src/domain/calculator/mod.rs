@@ -15,7 +15,11 @@
 //! 7. when the run has a memory, [`remember`] compares each record with the last run's
 //!    state: hysteresis, the growth trend and forecast ([`trend`]), and what changed
 //!    since the last alert ([`history`]); then ranks and counts again.
+//!
+//! Beside the records: a subnet's address map, who holds its addresses and the free
+//! aligned /28 blocks left for EKS prefix delegation ([`address_map()`]).
 
+mod address_map;
 mod allocation;
 mod history;
 mod ipam;
@@ -41,6 +45,7 @@ use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use rustc_hash::FxBuildHasher;
 use std::collections::{HashMap, HashSet};
 
+pub use address_map::address_map;
 pub use history::{days_text, mark_told, remember, HistoryRules, RunMark};
 pub use ipam::DISAGREEMENT_POINTS;
 pub use ipam_only::available_from_usage;
