@@ -152,9 +152,9 @@ BENCH_SIZES ?= 1000,10000
 # timeouts. BENCH_TAGS=moto measures the stock emulator.
 BENCH_TAGS ?= indexed
 
-.PHONY: bench bench-calculator bench-rss bench-emulator bench-size bench-cold-start bench-ipam-org
+.PHONY: bench bench-calculator bench-rss bench-address-map bench-emulator bench-size bench-cold-start bench-ipam-org
 
-bench: bench-calculator bench-rss bench-size bench-cold-start bench-emulator bench-ipam-org
+bench: bench-calculator bench-rss bench-address-map bench-size bench-cold-start bench-emulator bench-ipam-org
 
 bench-calculator:
 	@echo "== [bench a] criterion: calculator + sinks, 100k subnets / 10k VPCs / 1k pools, one core (taskset -c $(BENCH_CPU)) =="
@@ -168,6 +168,11 @@ bench-rss:
 	@echo "== [bench a] peak RSS: in-process pipeline on 100k subnets (target < 128 MB) =="
 	cd bench && cargo build --release --bins --benches
 	taskset -c $(BENCH_CPU) bench/target/release/peak_rss
+
+bench-address-map:
+	@echo "== [bench a] address maps: 10k subnets, 200k interfaces, one core (target < 200 ms) =="
+	cd bench && cargo build --release --bins --benches
+	taskset -c $(BENCH_CPU) bench/target/release/address_map 15
 
 bench-size:
 	@echo "== [bench c] release binary size: target/release/bootstrap =="
