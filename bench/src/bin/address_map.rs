@@ -190,6 +190,11 @@ fn main() {
         "free /28s: {free} in all; {exhausted} subnets with none; {detached} detached interfaces"
     );
     let peak = status_kb("VmHWM");
+    println!(
+        "sizes: NetworkInterface {} B, AddressMap {} B (plus their vectors)",
+        std::mem::size_of::<NetworkInterface>(),
+        std::mem::size_of::<AddressMap>()
+    );
     println!("peak RSS (VmHWM): {:.1} MB", mb(peak));
     println!("PEAK_RSS_KB={peak}");
 }
