@@ -71,6 +71,7 @@ const DEFAULT: Thresholds = Thresholds {
     critical_percent: 95.0,
     min_free_addresses: None,
     min_free_block: None,
+    min_free_prefixes: None,
 };
 
 #[test]
@@ -141,6 +142,7 @@ fn subnet_figures() {
                 critical_percent: 100.0,
                 min_free_addresses: None,
                 min_free_block: None,
+                min_free_prefixes: None,
             },
             total: 16,
             usable: 11,

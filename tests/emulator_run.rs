@@ -54,7 +54,7 @@ async fn demo_estate_figures_match_hand_computed_values() {
     let emu = Emulator::start(Some("demo"));
     let r = run(&emu, demo_config(both_regions()), json!({})).await;
 
-    assert_eq!(r.run.schema_version, 5);
+    assert_eq!(r.run.schema_version, 6);
     assert_eq!(r.run.run_id, "test-run");
     assert!(r.outcome.errors.is_empty(), "{:?}", r.outcome.errors);
     assert_eq!(r.scan.scopes.len(), 2);
@@ -67,9 +67,9 @@ async fn demo_estate_figures_match_hand_computed_values() {
     let s = &r.outcome.summary;
     assert_eq!(
         (s.resources, s.vpcs, s.subnets, s.ipam_pools),
-        (20, 4, 12, 4)
+        (23, 5, 14, 4)
     );
-    assert_eq!((s.critical, s.warning, s.ok, s.in_breach), (1, 3, 16, 4));
+    assert_eq!((s.critical, s.warning, s.ok, s.in_breach), (1, 3, 19, 4));
     assert_eq!(
         (s.overlap_groups, s.scopes_scanned, s.scopes_failed),
         (1, 2, 0)
@@ -208,7 +208,7 @@ async fn own_region_and_all_regions() {
     let own = run(&emu, demo_config(RegionSelection::Own), json!({})).await;
     assert_eq!(own.scan.scopes.len(), 1);
     assert_eq!(own.scan.scopes[0].scope.region, "us-east-1");
-    assert_eq!(own.outcome.summary.vpcs, 2);
+    assert_eq!(own.outcome.summary.vpcs, 3);
 
     // Every other region of the emulator holds only its default VPC
     // (172.31.0.0/16), and those all overlap each other.
@@ -216,7 +216,7 @@ async fn own_region_and_all_regions() {
     let regions = all.scan.scopes.len();
     assert!(regions > 10, "DescribeRegions gave {regions} regions");
     assert!(all.outcome.errors.is_empty(), "{:?}", all.outcome.errors);
-    assert_eq!(all.outcome.summary.vpcs, 4 + (regions - 2));
+    assert_eq!(all.outcome.summary.vpcs, 5 + (regions - 2));
     let defaults = all
         .outcome
         .overlaps
@@ -235,6 +235,7 @@ fn local_runner_prints_table_and_json() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_ipam-monitor-local"))
         .envs(emu.env())
         .env("REGIONS", "us-east-1,eu-west-1")
+        .env("ADDRESS_MAP", "eks")
         .env("RUST_LOG", "info")
         // Empty means unset (SAM passes unset parameters as ""); aws-config panicked
         // on these when it read them itself.
@@ -263,19 +264,41 @@ fn local_runner_prints_table_and_json() {
     assert!(!table.contains("CRITICAL  vpc"), "{table}");
     assert!(
         table.contains(
-            "1 critical, 3 warning, 0 unknown, 16 ok, 0 suppressed; 2 managed and 3 unmanaged"
+            "1 critical, 3 warning, 0 unknown, 19 ok, 0 suppressed; 2 managed and 4 unmanaged"
         ),
         "{table}"
     );
     assert!(table.contains("95.62% used >= critical 95%"), "{table}");
+    // ADDRESS_MAP=eks maps the demo cluster's two subnets (emulator/seed.py works
+    // out their free /28s by hand) and sums them up per zone.
+    assert!(
+        table.contains("(eks-nodes-a): 1 free /28, largest free 10.4.0.208/28; 4 interfaces"),
+        "{table}"
+    );
+    assert!(
+        table.contains("; 1 detached holding 2 addresses"),
+        "{table}"
+    );
+    assert!(
+        table.contains("(eks-nodes-b): 9 free /28, largest free 10.4.1.64/26; 2 interfaces"),
+        "{table}"
+    );
+    assert!(
+        table.contains("EKS clusters:\n  demo-eks (123456789012/us-east-1): OK"),
+        "{table}"
+    );
+    assert!(
+        table.contains("    us-east-1a: 1 subnet(s), 205 free addresses, 1 free /28, 1 detached interface(s), OK"),
+        "{table}"
+    );
     // The JSON report, then the sinks' lines.
     let report: Value = serde_json::Deserializer::from_str(json_text)
         .into_iter()
         .next()
         .expect("a JSON report")
         .unwrap();
-    assert_eq!(report["schema_version"], 5);
-    assert_eq!(report["summary"]["resources"], 20);
+    assert_eq!(report["schema_version"], 6);
+    assert_eq!(report["summary"]["resources"], 23);
     assert!(report["run_id"].as_str().unwrap().starts_with("local-"));
 }
 
@@ -324,7 +347,7 @@ async fn ipam_pools_and_the_managed_unmanaged_split() {
             s.unmanaged_cidrs,
             s.ipam_disagreements
         ),
-        (4, 2, 3, 0)
+        (4, 2, 4, 0)
     );
 
     // Top-level 10.0.0.0/8: the two regional /12 child pools are its allocations.
@@ -437,8 +460,8 @@ async fn without_ipam_every_vpc_and_subnet_is_still_reported_as_unmanaged() {
     let r = run(&emu, demo_config(both_regions()), json!({})).await;
     let s = &r.outcome.summary;
     assert!(r.outcome.errors.is_empty(), "{:?}", r.outcome.errors);
-    assert_eq!((s.vpcs, s.subnets, s.ipam_pools), (4, 12, 0));
-    assert_eq!((s.managed_cidrs, s.unmanaged_cidrs), (0, 5));
+    assert_eq!((s.vpcs, s.subnets, s.ipam_pools), (5, 14, 0));
+    assert_eq!((s.managed_cidrs, s.unmanaged_cidrs), (0, 6));
     assert!(r.resources.iter().all(|x| x.managed == Some(false)));
     assert_eq!(by_name(&r, "prod-db-a").utilization_percent, Some(95.62));
 }
@@ -481,7 +504,7 @@ async fn denied_ipam_calls_are_scope_errors_and_the_vpc_half_completes() {
     );
     // Every VPC and subnet is still there with its figures; "unmanaged" is no longer
     // provable, "managed" still is.
-    assert_eq!((r.outcome.summary.vpcs, r.outcome.summary.subnets), (4, 12));
+    assert_eq!((r.outcome.summary.vpcs, r.outcome.summary.subnets), (5, 14));
     assert_eq!(by_name(&r, "prod-db-a").utilization_percent, Some(95.62));
     assert_eq!(by_name(&r, "legacy-eu").managed, None);
     assert_eq!(by_name(&r, "shared-services").managed, Some(true));

@@ -587,7 +587,7 @@ fn report_head_and_summary_keep_their_field_order() {
         ]
     );
     assert!(json.starts_with(
-        "{\"schema_version\":5,\"run_id\":\"run-42\",\"generated_at\":\"2026-11-23T12:00:00Z\","
+        "{\"schema_version\":6,\"run_id\":\"run-42\",\"generated_at\":\"2026-11-23T12:00:00Z\","
     ));
 
     let head = serde_json::to_string(&r.head()).unwrap();

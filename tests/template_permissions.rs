@@ -723,6 +723,25 @@ fn member_roles_and_the_account_list_only_where_a_source_needs_them() {
 }
 
 #[test]
+fn address_map_calls_only_when_address_maps_are_on() {
+    let t = template();
+    let (map, mode) = (env_param(&t, "ADDRESS_MAP"), env_param(&t, "SOURCE_MODE"));
+    let maps = |params: &[(&str, &str)]| {
+        let granted = granted_with(&t, params);
+        (
+            granted.contains("ec2:DescribeNetworkInterfaces"),
+            granted.contains("ec2:GetSubnetCidrReservations"),
+        )
+    };
+    // Off by default: no interface is read.
+    assert_eq!(maps(&[]), (false, false));
+    assert_eq!(maps(&[(map, "eks")]), (true, true));
+    assert_eq!(maps(&[(map, "all")]), (true, true));
+    // IPAM alone makes no EC2 listing, so no sweep either.
+    assert_eq!(maps(&[(map, "all"), (mode, "ipam")]), (false, false));
+}
+
+#[test]
 fn every_setting_the_code_reads_is_a_parameter_wired_to_the_environment() {
     let t = template();
     let read = env_vars_read_in_src();

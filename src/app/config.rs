@@ -5,6 +5,7 @@ use crate::domain::calculator::{AcceptedOverlap, HistoryRules, Suppressions};
 use crate::domain::thresholds::{parse_prefix, Level, ThresholdError, Thresholds};
 use crate::sinks::metrics::{MetricPolicy, DEFAULT_MARGIN_POINTS};
 pub use crate::sinks::sns::AlertMode;
+pub use crate::source::addresses::AddressMapMode;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -22,6 +23,8 @@ pub const ENV_MEMBER_ROLE: &str = "MEMBER_ROLE_NAME";
 pub const ENV_EXCLUDE_ACCOUNTS: &str = "EXCLUDE_ACCOUNTS";
 pub const ENV_FAIL_ON: &str = "FAIL_ON";
 pub const ENV_MIN_FREE_BLOCK: &str = "MIN_FREE_BLOCK";
+pub const ENV_MIN_FREE_PREFIXES: &str = "MIN_FREE_PREFIXES";
+pub const ENV_ADDRESS_MAP: &str = "ADDRESS_MAP";
 pub const ENV_METRIC_POLICY: &str = "METRIC_POLICY";
 pub const ENV_METRIC_MARGIN: &str = "METRIC_MARGIN_POINTS";
 pub const ENV_SUPPRESS_ACCOUNTS: &str = "SUPPRESS_ACCOUNTS";
@@ -154,6 +157,8 @@ pub struct Config {
     pub state: Option<StateLocation>,
     pub alert_mode: AlertMode,
     pub history: HistoryRules,
+    /// Which subnets get an address map (who holds the addresses, free /28s).
+    pub address_map: AddressMapMode,
 }
 
 impl Default for Config {
@@ -180,6 +185,7 @@ impl Default for Config {
             state: None,
             alert_mode: AlertMode::Changes,
             history: HistoryRules::default(),
+            address_map: AddressMapMode::Off,
         }
     }
 }
@@ -279,6 +285,24 @@ impl Config {
                 )
             })?;
             c.thresholds.min_free_block = Some(n);
+        }
+        if let Some(v) = get(ENV_MIN_FREE_PREFIXES) {
+            let n = v.parse::<u32>().map_err(|_| {
+                bad(
+                    ENV_MIN_FREE_PREFIXES,
+                    &v,
+                    "a whole number of /28 blocks, 0 or more",
+                )
+            })?;
+            c.thresholds.min_free_prefixes = Some(n);
+        }
+        if let Some(v) = get(ENV_ADDRESS_MAP) {
+            c.address_map = match v.to_ascii_lowercase().as_str() {
+                "off" => AddressMapMode::Off,
+                "eks" => AddressMapMode::Eks,
+                "all" => AddressMapMode::All,
+                _ => return Err(bad(ENV_ADDRESS_MAP, &v, "off, eks or all")),
+            };
         }
         c.own_region = match get(ENV_AWS_REGION) {
             Some(r) => Some(check_region(ENV_AWS_REGION, &r)?),

@@ -24,6 +24,7 @@ pub struct Overrides {
     pub critical_percent: Option<f64>,
     pub min_free_addresses: Option<u64>,
     pub min_free_block: Option<u8>,
+    pub min_free_prefixes: Option<u32>,
     pub regions: Option<RegionSelection>,
     /// Acknowledged for this run, on top of the configuration's.
     pub suppressions: Suppressions,
@@ -90,6 +91,7 @@ struct DirectEvent {
     critical_percent: Option<f64>,
     min_free_addresses: Option<u64>,
     min_free_block: Option<u8>,
+    min_free_prefixes: Option<u32>,
     regions: Option<Regions>,
     accepted_overlaps: Option<Vec<String>>,
     suppress_accounts: Option<Vec<String>>,
@@ -110,6 +112,7 @@ fn expected(field: &str) -> Option<&'static str> {
         "warning_percent" | "critical_percent" => "expected a number",
         "min_free_addresses" => "expected a whole number, 0 or more",
         "min_free_block" => "expected a prefix length from 1 to 32",
+        "min_free_prefixes" => "expected a whole number of /28 blocks, 0 or more",
         "accepted_overlaps" => "expected a list of VPC ids and CIDRs",
         "suppress_accounts" => "expected a list of 12-digit account ids",
         "regions" => "expected \"all\", a region name, or a list of region names",
@@ -202,6 +205,7 @@ fn parse_direct(event: &Value) -> Result<Invocation, EventError> {
             critical_percent: d.critical_percent,
             min_free_addresses: d.min_free_addresses,
             min_free_block: d.min_free_block,
+            min_free_prefixes: d.min_free_prefixes,
             regions,
             suppressions,
             dry_run: d.dry_run,
@@ -217,11 +221,13 @@ impl Invocation {
         let overridden = o.warning_percent.is_some()
             || o.critical_percent.is_some()
             || o.min_free_addresses.is_some()
-            || o.min_free_block.is_some();
+            || o.min_free_block.is_some()
+            || o.min_free_prefixes.is_some();
         t.warning_percent = o.warning_percent.unwrap_or(t.warning_percent);
         t.critical_percent = o.critical_percent.unwrap_or(t.critical_percent);
         t.min_free_addresses = o.min_free_addresses.or(t.min_free_addresses);
         t.min_free_block = o.min_free_block.or(t.min_free_block);
+        t.min_free_prefixes = o.min_free_prefixes.or(t.min_free_prefixes);
         t.validate().map_err(|e| {
             // The configuration is valid, so the field to blame is one the event set.
             let level = match e {

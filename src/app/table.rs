@@ -1,7 +1,7 @@
 //! A plain-text rendering of a report for people at a terminal.
 
 use crate::domain::calculator::days_text;
-use crate::domain::report::{OverlapRouting, Report, ResourceRecord, RunHistory, Unit};
+use crate::domain::report::{AddressMap, OverlapRouting, Report, ResourceRecord, RunHistory, Unit};
 use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {
@@ -108,6 +108,8 @@ pub fn render(report: &Report) -> String {
             );
         }
     }
+    address_map_section(&mut out, report);
+    eks_section(&mut out, report);
     if let Some(h) = &report.outcome.history {
         history_section(&mut out, h);
     }
@@ -173,6 +175,77 @@ fn row(r: &ResourceRecord) -> [String; 11] {
             .map(|d| format!("~{}", days_text(f64::from(d))))
             .unwrap_or_else(|| "-".into()),
     ]
+}
+
+/// The mapped subnets: room for /28 prefixes, who holds the addresses, and the
+/// detached interfaces where there are any.
+fn address_map_section(out: &mut String, report: &Report) {
+    let mapped: Vec<(&ResourceRecord, &AddressMap)> = report
+        .resources
+        .iter()
+        .filter_map(|r| Some((r, r.address_map()?)))
+        .collect();
+    if mapped.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nAddress maps:");
+    for (r, m) in mapped {
+        let largest = m
+            .largest_free_block
+            .map(|b| b.to_string())
+            .unwrap_or_else(|| "none".into());
+        let holders: Vec<String> = m
+            .holders
+            .iter()
+            .map(|h| format!("{} {}", h.holder.as_str(), h.usage.ipv4_addresses))
+            .collect();
+        let _ = write!(
+            out,
+            "  {}{}: {} free /28, largest free {largest}; {} interfaces ({})",
+            r.resource_id,
+            r.name
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default(),
+            m.free_prefixes,
+            m.interfaces,
+            holders.join(", ")
+        );
+        if m.detached.interfaces > 0 {
+            let _ = write!(
+                out,
+                "; {} detached holding {} addresses",
+                m.detached.interfaces, m.detached.ipv4_addresses
+            );
+        }
+        let _ = writeln!(out);
+    }
+}
+
+/// Each EKS cluster's room per availability zone.
+fn eks_section(out: &mut String, report: &Report) {
+    if report.outcome.eks_clusters.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nEKS clusters:");
+    for c in &report.outcome.eks_clusters {
+        let _ = writeln!(
+            out,
+            "  {} ({}/{}): {}",
+            c.cluster, c.account_id, c.region, c.status
+        );
+        for z in &c.zones {
+            let prefixes = z
+                .free_prefixes
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "-".into());
+            let _ = writeln!(
+                out,
+                "    {}: {} subnet(s), {} free addresses, {prefixes} free /28, {} detached interface(s), {}",
+                z.availability_zone, z.subnets, z.free_addresses, z.detached_interfaces, z.status
+            );
+        }
+    }
 }
 
 /// What the run remembered: the previous run, what changed, where the report is.

@@ -71,7 +71,8 @@ async fn main() -> ExitCode {
     };
     let sdk = ipam_monitor::aws::setup::sdk_config(config.retry).await;
     let app = App {
-        source: Ec2Source::new(&sdk, config.member_role_name.clone()),
+        source: Ec2Source::new(&sdk, config.member_role_name.clone())
+            .with_address_map(config.address_map),
         sinks: sinks_from_config(&config, &sdk),
         store: store_from_config(&config, &sdk),
         config,

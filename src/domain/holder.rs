@@ -22,6 +22,20 @@ const LAMBDA_PREFIX: &str = "AWS Lambda VPC ENI";
 const NAT_PREFIX: &str = "Interface for NAT Gateway";
 
 impl Holder {
+    /// The name the report gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Holder::Eks => "eks",
+            Holder::Instance => "instance",
+            Holder::LoadBalancer => "load_balancer",
+            Holder::Lambda => "lambda",
+            Holder::NatGateway => "nat_gateway",
+            Holder::VpcEndpoint => "vpc_endpoint",
+            Holder::TransitGateway => "transit_gateway",
+            Holder::Other => "other",
+        }
+    }
+
     /// Classifies an interface by its `InterfaceType`, `Description`, `RequesterId` and
     /// whether an instance is attached. A service's own interface type wins; then the
     /// descriptions services are known to write; then the instance it hangs on.
@@ -93,6 +107,24 @@ mod tests {
     /// An unattached interface of type `interface`, as most service interfaces are.
     fn plain(description: &str, requester: Option<&str>) -> Holder {
         Holder::classify("interface", description, requester, false)
+    }
+
+    #[test]
+    fn the_table_and_the_report_name_each_holder_alike() {
+        use Holder::*;
+        let all = [
+            Eks,
+            Instance,
+            LoadBalancer,
+            Lambda,
+            NatGateway,
+            VpcEndpoint,
+            TransitGateway,
+            Other,
+        ];
+        for h in all {
+            assert_eq!(serde_json::to_value(h).unwrap(), h.as_str(), "{h:?}");
+        }
     }
 
     #[test]

@@ -19,7 +19,8 @@ impl std::fmt::Display for Scope {
 }
 
 /// A resource's tags. The sources keep only the tags this tool reads: `Name`, which
-/// nearly every resource has, and this tool's own `ipam-monitor:*` keys, which few do.
+/// nearly every resource has, this tool's own `ipam-monitor:*` keys, which few do, and
+/// the EKS cluster keys of a cluster's subnets.
 /// `Name` is held on its own so that the common resource needs no list at all (at
 /// organization scale a list per resource was a fifth of the inventory).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,6 +61,14 @@ impl Tags {
     pub fn any_with_prefix(&self, prefix: &str) -> bool {
         let name = self.name.is_some() && NAME_TAG.starts_with(prefix);
         name || self.others.iter().any(|(k, _)| k.starts_with(prefix))
+    }
+
+    /// The EKS clusters the resource is tagged for (`kubernetes.io/cluster/<name>`).
+    pub fn eks_clusters(&self) -> impl Iterator<Item = &str> {
+        self.others
+            .iter()
+            .filter_map(|(k, _)| k.strip_prefix(EKS_CLUSTER_TAG_PREFIX))
+            .filter(|name| !name.is_empty())
     }
 
     /// Removes `key` and hands its value over.
@@ -430,6 +439,9 @@ impl Inventory {
 
 /// The tag people use to recognise a resource.
 pub const NAME_TAG: &str = "Name";
+/// EKS and its load balancer controller find a cluster's subnets by this tag key,
+/// followed by the cluster's name (value `shared` or `owned`).
+pub const EKS_CLUSTER_TAG_PREFIX: &str = "kubernetes.io/cluster/";
 
 #[cfg(test)]
 mod tests {

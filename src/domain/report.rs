@@ -12,7 +12,7 @@ use std::fmt;
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The report of one run. Serialized as one flat object in this order:
 /// `run`'s fields, `scan`'s, `resources`, `outcome`'s. The parts exist so that the
@@ -57,6 +57,9 @@ pub struct RunOutcome {
     pub summary: Summary,
     /// What changed since the last run; `null` when no state bucket is configured.
     pub history: Option<RunHistory>,
+    /// The subnets of each EKS cluster by availability zone; empty when no subnet is
+    /// tagged for a cluster.
+    pub eks_clusters: Vec<EksCluster>,
 }
 
 /// The report without its resources: a flat object with the report's other fields in
@@ -89,6 +92,7 @@ impl Report {
             overlaps,
             mut summary,
             history,
+            eks_clusters,
         } = calculated;
         summary.scopes_scanned = scopes.iter().filter(|s| s.ok).count();
         summary.scopes_failed = scopes.len() - summary.scopes_scanned;
@@ -110,6 +114,7 @@ impl Report {
                 errors,
                 summary,
                 history,
+                eks_clusters,
             },
         }
     }
@@ -172,6 +177,7 @@ pub struct Calculated {
     pub summary: Summary,
     /// Set when the run remembers (a previous state was an input).
     pub history: Option<RunHistory>,
+    pub eks_clusters: Vec<EksCluster>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -227,6 +233,7 @@ pub struct AppliedThresholds {
     pub critical_percent: f64,
     pub min_free_addresses: Option<u64>,
     pub min_free_block: Option<u8>,
+    pub min_free_prefixes: Option<u32>,
     pub source: ThresholdSource,
 }
 
@@ -422,16 +429,17 @@ pub enum KindDetails {
     Subnet {
         /// `ec2`, or `ipam` for a subnet only IPAM knows (measured from its IpUsage).
         source: RecordSource,
-        /// IPAM's own figures for the subnet's IPv4 CIDR (GetIpamResourceCidrs).
         /// The EKS clusters the subnet is tagged for (`kubernetes.io/cluster/<name>`).
         #[serde(skip_serializing_if = "Vec::is_empty")]
         eks_clusters: Vec<Text>,
+        /// IPAM's own figures for the subnet's IPv4 CIDR (GetIpamResourceCidrs).
         /// Boxed, like `address_map`: the largest variant sets every record's size.
         #[serde(skip_serializing_if = "Option::is_none")]
         ipam_observed: Option<Box<IpamObservation>>,
         /// Who holds the subnet's addresses and the room left for /28 prefixes;
-        /// `null` when the subnet was not mapped (`ADDRESS_MAP`). Boxed: few subnets
-        /// have one.
+        /// absent when the subnet was not mapped (`ADDRESS_MAP`). Boxed: most
+        /// subnets have none.
+        #[serde(skip_serializing_if = "Option::is_none")]
         address_map: Option<Box<AddressMap>>,
     },
     Vpc {
@@ -490,6 +498,14 @@ impl ResourceRecord {
         match &self.kind {
             KindDetails::Subnet { address_map, .. } => address_map.as_deref(),
             _ => None,
+        }
+    }
+
+    /// The EKS clusters a subnet is tagged for.
+    pub fn eks_clusters(&self) -> &[Text] {
+        match &self.kind {
+            KindDetails::Subnet { eks_clusters, .. } => eks_clusters,
+            _ => &[],
         }
     }
 
@@ -585,6 +601,35 @@ pub struct BlockUsage {
     pub ipam_pool_id: Option<Text>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ipam_observed: Option<IpamObservation>,
+}
+
+/// One EKS cluster's subnets (tagged `kubernetes.io/cluster/<name>`) in one account
+/// and region, by availability zone.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EksCluster {
+    pub cluster: Text,
+    pub account_id: Text,
+    pub region: Text,
+    /// The worst status of the cluster's subnets.
+    pub status: Status,
+    /// In zone order.
+    pub zones: Vec<EksZone>,
+}
+
+/// A cluster's subnets in one availability zone: pods and nodes scheduled there can
+/// only use these, so a cluster fails when one zone runs out.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EksZone {
+    pub availability_zone: Text,
+    pub subnets: usize,
+    /// Free IPv4 addresses over the zone's measured subnets.
+    pub free_addresses: u128,
+    /// Free aligned /28 blocks over the zone's subnets; `null` unless every one of
+    /// them has an address map.
+    pub free_prefixes: Option<u32>,
+    /// Interfaces attached to nothing, over the mapped subnets.
+    pub detached_interfaces: u32,
+    pub status: Status,
 }
 
 /// A VPC's IPv4 space covered by subnets: "is there room for a new subnet?".

@@ -11,6 +11,7 @@ pub const TAG_WARNING: &str = "ipam-monitor:warning-percent";
 pub const TAG_CRITICAL: &str = "ipam-monitor:critical-percent";
 pub const TAG_MIN_FREE: &str = "ipam-monitor:min-free-addresses";
 pub const TAG_MIN_FREE_BLOCK: &str = "ipam-monitor:min-free-block";
+pub const TAG_MIN_FREE_PREFIXES: &str = "ipam-monitor:min-free-prefixes";
 /// A resource carrying this tag stays in the report but never alerts; its value says
 /// why (and ideally who), e.g. `intentionally full, netops 2026-12`.
 pub const TAG_SUPPRESS: &str = "ipam-monitor:suppress";
@@ -67,6 +68,10 @@ pub struct Thresholds {
     /// Space alerts, opt-in: a VPC or IPv4 pool with no free block of this prefix
     /// length or larger (no room for a new /N) is at least WARNING.
     pub min_free_block: Option<u8>,
+    /// Prefix headroom, opt-in: a subnet with an address map and this many free
+    /// aligned /28 blocks or fewer is at least WARNING (EKS prefix delegation fails
+    /// without one). No default: a /27 or /28 subnet never has a free /28.
+    pub min_free_prefixes: Option<u32>,
 }
 
 impl Default for Thresholds {
@@ -76,6 +81,7 @@ impl Default for Thresholds {
             critical_percent: 95.0,
             min_free_addresses: None,
             min_free_block: None,
+            min_free_prefixes: None,
         }
     }
 }
@@ -88,6 +94,8 @@ pub enum Rule {
     WarningPercent,
     MinFreeAddresses,
     MinFreeBlock,
+    /// Too few free aligned /28 blocks for EKS prefix delegation.
+    MinFreePrefixes,
     /// Nothing AWS reported could be measured.
     Unmeasured,
     /// Was in breach last run and has not yet fallen the recovery margin below the
@@ -149,6 +157,17 @@ pub fn free_block_breach(min_prefix: Option<u8>, largest: Option<&IpNet>) -> Opt
             "no free /{min} left for a new subnet or allocation (no free space)"
         )),
     }
+}
+
+/// The prefix headroom rule: breached when a mapped subnet has `free` aligned /28
+/// blocks or fewer left than `floor`.
+pub fn free_prefixes_breach(floor: Option<u32>, free: u32) -> Option<String> {
+    let floor = floor?;
+    (free <= floor).then(|| {
+        format!(
+            "{free} free aligned /28 blocks <= floor {floor} (EKS prefix delegation needs them)"
+        )
+    })
 }
 
 /// One of the two percentage thresholds, so that a caller can name its own source
@@ -248,6 +267,12 @@ impl Thresholds {
             if let Some(v) = tags.get(TAG_MIN_FREE_BLOCK) {
                 t.min_free_block = Some(parse_prefix(v).ok_or_else(|| {
                     format!("tag {TAG_MIN_FREE_BLOCK}={v:?} is not a prefix length 1-32, e.g. /24")
+                })?);
+                touched = true;
+            }
+            if let Some(v) = tags.get(TAG_MIN_FREE_PREFIXES) {
+                t.min_free_prefixes = Some(v.trim().parse::<u32>().map_err(|_| {
+                    format!("tag {TAG_MIN_FREE_PREFIXES}={v:?} is not a whole number of /28 blocks")
                 })?);
                 touched = true;
             }
@@ -392,6 +417,7 @@ mod tests {
             critical_percent,
             min_free_addresses: None,
             min_free_block: None,
+            min_free_prefixes: None,
         };
         assert_eq!(t(80.0, 80.0).validate(), Ok(()));
         assert_eq!(t(100.0, 100.0).validate(), Ok(()));

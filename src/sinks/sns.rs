@@ -83,6 +83,17 @@ fn entry(r: &ResourceRecord) -> String {
     if let Some(days) = r.history.as_ref().and_then(|h| h.days_to_exhaustion) {
         let _ = write!(s, ", full in ~{}", days_text(f64::from(days)));
     }
+    if let Some(map) = r.address_map() {
+        let _ = write!(s, ", {} free /28 prefixes", map.free_prefixes);
+        // Addresses nobody will free until someone deletes the interfaces.
+        if map.detached.interfaces > 0 {
+            let _ = write!(
+                s,
+                ", {} detached interfaces holding {} addresses",
+                map.detached.interfaces, map.detached.ipv4_addresses
+            );
+        }
+    }
     // Say why a resource alerts below the usual thresholds.
     if r.thresholds.source == crate::domain::thresholds::ThresholdSource::Tag {
         let _ = write!(

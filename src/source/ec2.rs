@@ -1,7 +1,9 @@
 //! EC2 adapter: DescribeRegions, DescribeVpcs and DescribeSubnets, paginated, mapped
-//! into [`crate::domain::inventory`] types; then the scope's connectivity sweep.
+//! into [`crate::domain::inventory`] types; then the scope's connectivity sweep and,
+//! when asked, its address sweep.
 
 use super::accounts::AccountAccess;
+use super::addresses::AddressMapMode;
 use super::map::{association_counts, push_cidr, sdk_error, tags};
 use super::NetworkSource;
 use crate::domain::cidr::Family;
@@ -18,6 +20,7 @@ pub struct Ec2Source {
     /// member accounts, assumed-role credentials.
     base: aws_sdk_ec2::Config,
     accounts: AccountAccess,
+    address_map: AddressMapMode,
 }
 
 impl Ec2Source {
@@ -25,7 +28,14 @@ impl Ec2Source {
         Ec2Source {
             base: aws_sdk_ec2::Config::new(sdk),
             accounts: AccountAccess::new(sdk, member_role),
+            address_map: AddressMapMode::Off,
         }
+    }
+
+    /// Maps who holds the addresses of the subnets `mode` selects (`ADDRESS_MAP`).
+    pub fn with_address_map(mut self, mode: AddressMapMode) -> Ec2Source {
+        self.address_map = mode;
+        self
     }
 
     async fn client_for(&self, scope: &Scope) -> Result<Client, ScanError> {
@@ -86,7 +96,8 @@ impl NetworkSource for Ec2Source {
     }
 
     async fn scan(&self, scope: &Scope) -> Result<ScopeInventory, ScanError> {
-        scan_region(&self.client_for(scope).await?, scope).await
+        let client = self.client_for(scope).await?;
+        scan_region_with(&client, scope, self.address_map).await
     }
 
     async fn scan_ipam(&self, scope: &Scope) -> Result<IpamInventory, ScanError> {
@@ -124,8 +135,17 @@ const IPV4: Option<Family> = Some(Family::Ipv4);
 const IPV6: Option<Family> = Some(Family::Ipv6);
 
 /// One sweep of VPCs, one of subnets and one of connectivity for the whole region
-/// (not one call per VPC).
+/// (not one call per VPC), without address maps.
 pub async fn scan_region(client: &Client, scope: &Scope) -> Result<ScopeInventory, ScanError> {
+    scan_region_with(client, scope, AddressMapMode::Off).await
+}
+
+/// [`scan_region`], then the address sweep `address_map` asks for.
+pub async fn scan_region_with(
+    client: &Client,
+    scope: &Scope,
+    address_map: AddressMapMode,
+) -> Result<ScopeInventory, ScanError> {
     let mut found = ScopeInventory::default();
 
     let mut pages = client
@@ -154,6 +174,7 @@ pub async fn scan_region(client: &Client, scope: &Scope) -> Result<ScopeInventor
             .extend(page.subnets().iter().map(|s| map_subnet(s, scope)));
     }
     found.connectivity = super::connectivity::sweep(client, scope).await;
+    found.addresses = super::addresses::sweep(client, scope, &mut found.subnets, address_map).await;
     Ok(found)
 }
 

@@ -2,7 +2,7 @@
 //! text into networks, and the tags this tool keeps.
 
 use crate::domain::cidr::{self, Family};
-use crate::domain::inventory::{ScanError, Tags};
+use crate::domain::inventory::{ScanError, Tags, EKS_CLUSTER_TAG_PREFIX, NAME_TAG};
 use crate::domain::thresholds::TAG_PREFIX;
 use aws_sdk_ec2::error::ProvideErrorMetadata;
 use aws_sdk_ec2::types::Tag;
@@ -47,14 +47,15 @@ pub fn association_counts(state: Option<&str>, field: &str, warnings: &mut Vec<S
     }
 }
 
-/// The tags this tool reads: `Name` and its own `ipam-monitor:*` keys. Resources
-/// often carry dozens of others (stacks, cost centres), which nothing here uses and
-/// which would dominate the inventory's memory at organization scale.
+/// The tags this tool reads: `Name`, its own `ipam-monitor:*` keys and EKS cluster
+/// keys. Resources often carry dozens of others (stacks, cost centres), which nothing
+/// here uses and which would dominate the inventory's memory at organization scale.
 pub fn tags(tags: &[Tag]) -> Tags {
     tags.iter()
         .filter(|t| {
-            t.key()
-                .is_some_and(|k| k == "Name" || k.starts_with(TAG_PREFIX))
+            t.key().is_some_and(|k| {
+                k == NAME_TAG || k.starts_with(TAG_PREFIX) || k.starts_with(EKS_CLUSTER_TAG_PREFIX)
+            })
         })
         .filter_map(|t| {
             Some((

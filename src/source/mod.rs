@@ -1,6 +1,7 @@
 //! Sources: read AWS and hand back the project's own plain types.
 
 pub mod accounts;
+pub mod addresses;
 pub mod connectivity;
 pub mod ec2;
 pub mod ipam;

@@ -6,12 +6,14 @@
 //! 2. subnets are matched to their VPC, and every CIDR to what IPAM knows of it
 //!    ([`ipam`]);
 //! 3. each kind of record is measured and its thresholds applied ([`subnet`],
-//!    [`vpc`], [`pool`]);
+//!    [`vpc`], [`pool`]); a subnet its owner's sweep mapped also gets its free /28
+//!    blocks and who holds its addresses ([`address_map`]);
 //! 4. VPC CIDRs that share addresses are grouped, and each group is a conflict only
 //!    when its VPCs can route to each other ([`overlaps`], [`routing`]);
 //! 5. what the team acknowledged leaves the alert ([`suppress`]);
 //! 6. the records are sorted worst first ([`order`], run by its fast twin in
-//!    [`crate::domain::fast`]) and counted ([`summarize`]);
+//!    [`crate::domain::fast`]), counted ([`summarize`]) and summed up per EKS
+//!    cluster and zone ([`eks`]);
 //! 7. when the run has a memory, [`remember`] compares each record with the last run's
 //!    state: hysteresis, the growth trend and forecast ([`trend`]), and what changed
 //!    since the last alert ([`history`]); then ranks and counts again.
@@ -21,6 +23,7 @@
 
 mod address_map;
 mod allocation;
+mod eks;
 mod history;
 mod ipam;
 mod ipam_only;
@@ -80,6 +83,7 @@ pub fn calculate_with(
         resource_cidrs,
         links,
         connectivity_unread,
+        subnet_addresses,
         scopes_scanned,
         ipam_records,
         ipam_record_regions,
@@ -108,6 +112,10 @@ pub fn calculate_with(
     let subnets = shared::first_copies(subnets, shared::subnet_key);
     let pools = shared::first_copies(pools, shared::pool_key);
 
+    let address_index: FastMap<VpcKey<'_>, _> = subnet_addresses
+        .iter()
+        .map(|(region, a)| ((region.as_str(), a.subnet_id.as_str()), a))
+        .collect();
     let vpc_index = index_vpcs(&vpcs);
     let mut resources = Vec::with_capacity(vpcs.len() + subnets.len() + pools.len());
     for (vpc, its_subnets) in vpcs
@@ -118,9 +126,12 @@ pub fn calculate_with(
     }
     for s in subnets {
         let vpc = vpc_index.get(&subnet_vpc_key(&s)).map(|&i| &vpcs[i]);
-        let managed = ipam.subnet_managed(&s, vpc);
-        let seen = ipam.subnet_observation(&s);
-        resources.push(subnet::subnet_record(s, &run, managed, seen));
+        let seen = subnet::SubnetContext {
+            managed: ipam.subnet_managed(&s, vpc),
+            ipam_observed: ipam.subnet_observation(&s),
+            addresses: address_index.get(&shared::subnet_key(&s)).copied(),
+        };
+        resources.push(subnet::subnet_record(s, &run, seen));
     }
     for pool in &pools {
         resources.push(pool::pool_record(pool, &run));
@@ -146,16 +157,18 @@ pub fn calculate_with(
         overlaps,
         summary: Summary::default(),
         history: None,
+        eks_clusters: Vec::new(),
     };
     rank_and_count(&mut calculated);
     calculated
 }
 
-/// Sorts the records worst first and counts them; again after [`remember`] changes
-/// statuses.
+/// Sorts the records worst first, counts them and sums up the EKS clusters; again
+/// after [`remember`] changes statuses.
 fn rank_and_count(calculated: &mut Calculated) {
     fast::report_order::sort_worst_first(&mut calculated.resources);
     calculated.summary = summarize(&calculated.resources, &calculated.overlaps);
+    calculated.eks_clusters = eks::eks_clusters(&calculated.resources);
 }
 
 /// The run's thresholds and where they came from (a resource's tags may override
@@ -189,6 +202,7 @@ impl RunThresholds<'_> {
                 critical_percent: t.critical_percent,
                 min_free_addresses: t.min_free_addresses,
                 min_free_block: t.min_free_block,
+                min_free_prefixes: t.min_free_prefixes,
                 source,
             },
             tag_warning,

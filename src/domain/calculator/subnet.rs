@@ -1,14 +1,16 @@
 //! Subnet records: addresses in use out of the addresses AWS lets a subnet hand out.
 
+use super::address_map::address_map;
 use super::allocation::reporting_unit;
 use super::ipam::{disagreement_warning, disagrees};
 use super::{allocation::percent, RunThresholds};
 use crate::domain::cidr::{self, Family};
-use crate::domain::inventory::{Subnet, NAME_TAG};
+use crate::domain::inventory::{Subnet, SubnetAddresses, NAME_TAG};
 use crate::domain::report::{
     IpamObservation, KindDetails, Measure, RecordSource, ResourceRecord, ResourceType, Unit,
 };
-use crate::domain::thresholds::Assessment;
+use crate::domain::text::Text;
+use crate::domain::thresholds::{free_prefixes_breach, Assessment, Rule, Status};
 use ipnet::IpNet;
 
 /// Addresses AWS keeps in every IPv4 subnet: network, router, DNS, future use, broadcast.
@@ -94,21 +96,30 @@ fn measure(s: &Subnet, warnings: &mut Vec<String>) -> Figures {
     }
 }
 
-/// A subnet's record, with the managed state of the VPC block that holds it and
-/// IPAM's view of its IPv4 CIDR.
-pub fn subnet_record(
-    mut s: Subnet,
-    run: &RunThresholds,
-    managed: Option<bool>,
-    ipam_observed: Option<IpamObservation>,
-) -> ResourceRecord {
+/// What the calculator knows of a subnet besides its own listing.
+pub struct SubnetContext<'a> {
+    /// Whether an IPAM allocation covers the VPC block that holds it.
+    pub managed: Option<bool>,
+    /// IPAM's view of its IPv4 CIDR.
+    pub ipam_observed: Option<IpamObservation>,
+    /// What its owner's address sweep found in it.
+    pub addresses: Option<&'a SubnetAddresses>,
+}
+
+/// A subnet's record.
+pub fn subnet_record(mut s: Subnet, run: &RunThresholds, seen: SubnetContext) -> ResourceRecord {
+    let SubnetContext {
+        managed,
+        ipam_observed,
+        addresses,
+    } = seen;
     let t = run.for_tags(&s.tags);
     let mut warnings = std::mem::take(&mut s.warnings);
     warnings.extend(t.tag_warning);
 
     let f = measure(&s, &mut warnings);
     let utilization = f.free.and_then(|_| percent(f.used, f.usable));
-    let assessment = match f.free {
+    let mut assessment = match f.free {
         Some(free) => t.thresholds.assess(f.used, f.usable, Some(free)),
         // AWS reports no IPv6 usage, and a /64 holds 2^64 addresses: nothing to fear.
         None if f.family == Family::Ipv6 => Assessment::ok(),
@@ -123,6 +134,22 @@ pub fn subnet_record(
     if let Some(o) = ipam_observed.as_ref().filter(|o| o.disagrees) {
         warnings.push(disagreement_warning(None, o, utilization));
     }
+
+    let address_map = match (s.ipv4_cidr, addresses) {
+        (Some(IpNet::V4(net)), Some(found)) => {
+            warnings.extend(found.warnings.iter().cloned());
+            Some(Box::new(address_map(&net, found)))
+        }
+        _ => None,
+    };
+    if let Some(map) = &address_map {
+        if let Some(detail) =
+            free_prefixes_breach(t.thresholds.min_free_prefixes, map.free_prefixes)
+        {
+            assessment.raise(Status::Warning, Rule::MinFreePrefixes, detail);
+        }
+    }
+    let eks_clusters = s.tags.eks_clusters().map(Text::from).collect();
 
     let suppressed = run.suppression(&s.tags, &s.account_id);
     let mut cidrs = Vec::with_capacity(1 + s.ipv6_cidrs.len());
@@ -156,9 +183,9 @@ pub fn subnet_record(
         cidr_blocks: Vec::new(),
         kind: KindDetails::Subnet {
             source: RecordSource::Ec2,
-            eks_clusters: Vec::new(),
+            eks_clusters,
             ipam_observed,
-            address_map: None,
+            address_map,
         },
         warnings,
     }

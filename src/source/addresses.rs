@@ -1,0 +1,268 @@
+//! The address sweep of one scope (`ADDRESS_MAP`): who holds each subnet's addresses.
+//! DescribeNetworkInterfaces is paginated once per scope (never once per subnet);
+//! GetSubnetCidrReservations, which takes one subnet per call, is asked only for
+//! subnets tagged for an EKS cluster, where the /28 headroom matters.
+
+use super::map::sdk_error;
+use crate::domain::cidr;
+use crate::domain::inventory::{
+    AddressSweep, CidrReservation, Holder, NetworkInterface, ReservationKind, ScanError, Scope,
+    Subnet, SubnetAddresses,
+};
+use crate::domain::text::Text;
+use aws_sdk_ec2::types::{Filter, SubnetCidrReservationType};
+use aws_sdk_ec2::Client;
+use ipnet::IpNet;
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+/// The largest page DescribeNetworkInterfaces and GetSubnetCidrReservations accept.
+const PAGE_SIZE: i32 = 1000;
+/// Subnet ids per `subnet-id` filter: EC2 caps the values of one filter at 200.
+const FILTER_VALUES: usize = 200;
+
+/// Which subnets get an address map.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AddressMapMode {
+    /// None: no call at all.
+    #[default]
+    Off,
+    /// Subnets tagged for an EKS cluster: interfaces filtered by their ids, no call
+    /// in a scope without one.
+    Eks,
+    /// Every subnet: one unfiltered sweep per scope.
+    All,
+}
+
+/// Maps the subnets `mode` selects among `subnets` (the scope's own, just listed).
+/// Only a subnet's owner sees every interface in it, so subnets shared into the scope
+/// through AWS RAM are left to their owner's scope. A failed interface sweep leaves
+/// the subnets unmapped, with a warning on each and the error in the sweep.
+pub async fn sweep(
+    client: &Client,
+    scope: &Scope,
+    subnets: &mut [Subnet],
+    mode: AddressMapMode,
+) -> AddressSweep {
+    let chosen: Vec<usize> = subnets
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| mapped(s, scope, mode))
+        .map(|(i, _)| i)
+        .collect();
+    let mut found = AddressSweep::default();
+    if chosen.is_empty() {
+        return found;
+    }
+    let ids: Vec<&str> = chosen.iter().map(|&i| subnets[i].id.as_str()).collect();
+    let mut by_subnet = match interfaces(client, scope, &ids, mode).await {
+        Ok(by_subnet) => by_subnet,
+        Err(e) => {
+            let why = format!("address map not read: {} failed (see errors)", e.operation);
+            for &i in &chosen {
+                subnets[i].warnings.push(why.clone());
+            }
+            tracing::warn!(scope = %scope, error = %e.message, "address sweep failed: subnets keep their address counts, without a map");
+            found.errors.push(e);
+            return found;
+        }
+    };
+    for &i in &chosen {
+        let s = &subnets[i];
+        let (interfaces, mut warnings) = by_subnet.remove(s.id.as_str()).unwrap_or_default();
+        let reservations = if s.tags.eks_clusters().next().is_some() {
+            match reservations(client, scope, &s.id, &mut warnings).await {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    found.errors.push(e);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        found.subnets.push(SubnetAddresses {
+            subnet_id: s.id.clone(),
+            interfaces,
+            reservations,
+            warnings,
+        });
+    }
+    found
+}
+
+/// Whether `mode` maps subnet `s` from this scope.
+fn mapped(s: &Subnet, scope: &Scope, mode: AddressMapMode) -> bool {
+    let mappable = !s.id.is_empty() && s.ipv4_cidr.is_some() && *s.account_id == scope.account_id;
+    match mode {
+        AddressMapMode::Off => false,
+        AddressMapMode::Eks => mappable && s.tags.eks_clusters().next().is_some(),
+        AddressMapMode::All => mappable,
+    }
+}
+
+/// Interfaces and the warnings about them, by subnet id.
+type BySubnet = HashMap<Text, (Vec<NetworkInterface>, Vec<String>)>;
+
+/// Every interface in the subnets `ids`: filtered by them in EKS mode (a few calls),
+/// one unfiltered sweep otherwise (interfaces of other subnets are dropped as read).
+async fn interfaces(
+    client: &Client,
+    scope: &Scope,
+    ids: &[&str],
+    mode: AddressMapMode,
+) -> Result<BySubnet, ScanError> {
+    let mut by_subnet: BySubnet = ids
+        .iter()
+        .map(|id| (Text::from(*id), Default::default()))
+        .collect();
+    let filters: Vec<Option<Filter>> = match mode {
+        AddressMapMode::Eks => ids
+            .chunks(FILTER_VALUES)
+            .map(|chunk| {
+                let values = chunk.iter().map(|id| id.to_string()).collect();
+                Some(
+                    Filter::builder()
+                        .name("subnet-id")
+                        .set_values(Some(values))
+                        .build(),
+                )
+            })
+            .collect(),
+        _ => vec![None],
+    };
+    for filter in filters {
+        let mut pages = client
+            .describe_network_interfaces()
+            .max_results(PAGE_SIZE)
+            .set_filters(filter.map(|f| vec![f]))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| {
+                sdk_error(
+                    &scope.account_id,
+                    &scope.region,
+                    "DescribeNetworkInterfaces",
+                    e,
+                )
+            })?;
+            for eni in page.network_interfaces() {
+                let subnet = eni.subnet_id().unwrap_or_default();
+                if let Some((list, warnings)) = by_subnet.get_mut(subnet) {
+                    list.push(map_interface(eni, warnings));
+                }
+            }
+        }
+    }
+    Ok(by_subnet)
+}
+
+/// One interface as the address map needs it; an unreadable address or prefix is
+/// skipped with a warning on the subnet.
+fn map_interface(
+    eni: &aws_sdk_ec2::types::NetworkInterface,
+    warnings: &mut Vec<String>,
+) -> NetworkInterface {
+    let id = eni.network_interface_id().unwrap_or_default();
+    let mut ipv4_addresses = Vec::with_capacity(eni.private_ip_addresses().len().max(1));
+    let listed = eni
+        .private_ip_addresses()
+        .iter()
+        .map(|a| a.private_ip_address());
+    // Older answers give only the primary address at the top level.
+    let primary_only = eni
+        .private_ip_addresses()
+        .is_empty()
+        .then(|| eni.private_ip_address());
+    for text in listed.chain(primary_only).flatten() {
+        match text.trim().parse::<Ipv4Addr>() {
+            Ok(a) => ipv4_addresses.push(a),
+            Err(_) => warnings.push(format!(
+                "interface {id}: PrivateIpAddress {text:?} is not an IPv4 address; skipped"
+            )),
+        }
+    }
+    let mut ipv4_prefixes = Vec::new();
+    for text in eni.ipv4_prefixes().iter().filter_map(|p| p.ipv4_prefix()) {
+        match cidr::parse(text) {
+            Ok(IpNet::V4(net)) => ipv4_prefixes.push(net),
+            Ok(_) => warnings.push(format!(
+                "interface {id}: Ipv4Prefix {text:?} is not an IPv4 prefix; skipped"
+            )),
+            Err(e) => warnings.push(format!("interface {id}: Ipv4Prefix: {e}; skipped")),
+        }
+    }
+    let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+    NetworkInterface {
+        id: id.into(),
+        holder: Holder::classify(
+            eni.interface_type().map(|t| t.as_str()).unwrap_or_default(),
+            eni.description().unwrap_or_default(),
+            eni.requester_id(),
+            eni.attachment().and_then(|a| a.instance_id()).is_some(),
+        ),
+        detached: eni.status().is_some_and(|s| s.as_str() == "available"),
+        ipv4_addresses,
+        ipv4_prefixes,
+        ipv6_addresses: count(eni.ipv6_addresses().len()),
+        ipv6_prefixes: count(eni.ipv6_prefixes().len()),
+    }
+}
+
+/// The subnet's IPv4 CIDR reservations, every page; an unreadable one is skipped with
+/// a warning on the subnet.
+async fn reservations(
+    client: &Client,
+    scope: &Scope,
+    subnet_id: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<CidrReservation>, ScanError> {
+    let mut found = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = client
+            .get_subnet_cidr_reservations()
+            .subnet_id(subnet_id)
+            .max_results(PAGE_SIZE)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(|e| {
+                sdk_error(
+                    &scope.account_id,
+                    &scope.region,
+                    "GetSubnetCidrReservations",
+                    e,
+                )
+            })?;
+        for r in page.subnet_ipv4_cidr_reservations() {
+            let cidr = match r.cidr().map(cidr::parse) {
+                Some(Ok(IpNet::V4(net))) => net,
+                Some(Ok(net)) => {
+                    warnings.push(format!("CIDR reservation {net} is not IPv4; skipped"));
+                    continue;
+                }
+                Some(Err(e)) => {
+                    warnings.push(format!("CIDR reservation: {e}; skipped"));
+                    continue;
+                }
+                None => {
+                    warnings.push("CIDR reservation without a Cidr; skipped".into());
+                    continue;
+                }
+            };
+            // An explicit reservation, or a type this tool does not know, keeps its
+            // addresses from prefixes: counting it as taken never overstates headroom.
+            let kind = match r.reservation_type() {
+                Some(SubnetCidrReservationType::Prefix) => ReservationKind::Prefix,
+                _ => ReservationKind::Explicit,
+            };
+            found.push(CidrReservation { cidr, kind });
+        }
+        match page.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(found),
+        }
+    }
+}

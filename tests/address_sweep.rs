@@ -1,0 +1,382 @@
+//! The address sweep (`source::addresses`) on a real `aws_sdk_ec2::Client` whose HTTP
+//! layer is `aws-smithy-mocks`: which subnets are swept, the exact request shapes,
+//! paging, mapping, malformed answers and failures that cost only the map.
+
+mod ec2_mocks;
+
+use aws_sdk_ec2::operation::describe_network_interfaces::{
+    DescribeNetworkInterfacesInput, DescribeNetworkInterfacesOutput,
+};
+use aws_sdk_ec2::operation::describe_subnets::DescribeSubnetsOutput;
+use aws_sdk_ec2::operation::describe_vpcs::DescribeVpcsOutput;
+use aws_sdk_ec2::operation::get_subnet_cidr_reservations::GetSubnetCidrReservationsOutput;
+use aws_sdk_ec2::types as ec2;
+use aws_sdk_ec2::Client;
+use aws_smithy_mocks::{mock, Rule, RuleMode};
+use ec2_mocks::{ec2_error, mocked, tag};
+use ipam_monitor::domain::inventory::{
+    CidrReservation, Holder, ReservationKind, Scope, ScopeInventory, SubnetAddresses,
+};
+use ipam_monitor::source::addresses::AddressMapMode;
+use ipam_monitor::source::ec2::scan_region_with;
+
+const ACCOUNT: &str = "111122223333";
+const SHARING_ACCOUNT: &str = "444455556666";
+const REGION: &str = "eu-west-1";
+
+fn scope() -> Scope {
+    Scope {
+        account_id: ACCOUNT.into(),
+        region: REGION.into(),
+    }
+}
+
+/// A subnet tagged for EKS cluster `prod`, one without a cluster tag, and a cluster
+/// subnet shared into the account by another (its owner maps it, not this scope).
+fn subnets() -> Rule {
+    let subnet = |id: &str, cidr: &str, owner: &str, eks: bool| {
+        let b = ec2::Subnet::builder()
+            .subnet_id(id)
+            .vpc_id("vpc-1")
+            .owner_id(owner)
+            .cidr_block(cidr)
+            .availability_zone("eu-west-1a")
+            .available_ip_address_count(200)
+            .tags(tag("Name", id));
+        if eks {
+            b.tags(tag("kubernetes.io/cluster/prod", "shared")).build()
+        } else {
+            b.build()
+        }
+    };
+    let all = vec![
+        subnet("subnet-eks", "10.0.0.0/24", ACCOUNT, true),
+        subnet("subnet-plain", "10.0.1.0/24", ACCOUNT, false),
+        subnet("subnet-shared-in", "10.0.2.0/24", SHARING_ACCOUNT, true),
+    ];
+    mock!(Client::describe_subnets).then_output(move || {
+        DescribeSubnetsOutput::builder()
+            .set_subnets(Some(all.clone()))
+            .build()
+    })
+}
+
+fn no_vpcs() -> Rule {
+    mock!(Client::describe_vpcs).then_output(|| DescribeVpcsOutput::builder().build())
+}
+
+fn eni(
+    id: &str,
+    subnet: &str,
+    description: &str,
+    addresses: &[&str],
+) -> ec2::builders::NetworkInterfaceBuilder {
+    let mut b = ec2::NetworkInterface::builder()
+        .network_interface_id(id)
+        .subnet_id(subnet)
+        .interface_type(ec2::NetworkInterfaceType::Interface)
+        .description(description)
+        .status(ec2::NetworkInterfaceStatus::InUse)
+        .attachment(
+            ec2::NetworkInterfaceAttachment::builder()
+                .instance_id("i-0abc")
+                .build(),
+        );
+    for a in addresses {
+        b = b.private_ip_addresses(
+            ec2::NetworkInterfacePrivateIpAddress::builder()
+                .private_ip_address(*a)
+                .build(),
+        );
+    }
+    b
+}
+
+fn prefix(p: &str) -> ec2::Ipv4PrefixSpecification {
+    ec2::Ipv4PrefixSpecification::builder()
+        .ipv4_prefix(p)
+        .build()
+}
+
+/// The `subnet-id` filter values of a request, or `None` for an unfiltered sweep.
+fn filtered_subnets(r: &DescribeNetworkInterfacesInput) -> Option<Vec<String>> {
+    let filters = r.filters();
+    if filters.is_empty() {
+        return None;
+    }
+    assert_eq!(filters.len(), 1, "{filters:?}");
+    assert_eq!(filters[0].name(), Some("subnet-id"));
+    Some(filters[0].values().to_vec())
+}
+
+fn reservations_of(
+    subnet: &'static str,
+    items: Vec<(&'static str, ec2::SubnetCidrReservationType)>,
+) -> Rule {
+    mock!(Client::get_subnet_cidr_reservations)
+        .match_requests(move |r| r.subnet_id() == Some(subnet) && r.max_results() == Some(1000))
+        .then_output(move || {
+            let mut out = GetSubnetCidrReservationsOutput::builder();
+            for (cidr, kind) in &items {
+                out = out.subnet_ipv4_cidr_reservations(
+                    ec2::SubnetCidrReservation::builder()
+                        .subnet_id(subnet)
+                        .cidr(*cidr)
+                        .reservation_type(kind.clone())
+                        .build(),
+                );
+            }
+            out.build()
+        })
+}
+
+fn mapped<'a>(inv: &'a ScopeInventory, subnet: &str) -> &'a SubnetAddresses {
+    inv.addresses
+        .subnets
+        .iter()
+        .find(|a| a.subnet_id == subnet)
+        .unwrap_or_else(|| panic!("{subnet} not mapped: {:?}", inv.addresses))
+}
+
+#[tokio::test]
+async fn eks_mode_filters_by_the_accounts_own_cluster_subnets_and_reads_every_page() {
+    let first = mock!(Client::describe_network_interfaces)
+        .match_requests(|r| {
+            filtered_subnets(r) == Some(vec!["subnet-eks".into()])
+                && r.max_results() == Some(1000)
+                && r.next_token().is_none()
+        })
+        .then_output(|| {
+            DescribeNetworkInterfacesOutput::builder()
+                .network_interfaces(
+                    eni(
+                        "eni-cni",
+                        "subnet-eks",
+                        "aws-K8S-i-0abc",
+                        &["10.0.0.10", "10.0.0.11"],
+                    )
+                    .ipv4_prefixes(prefix("10.0.0.32/28"))
+                    .build(),
+                )
+                .next_token("page-2")
+                .build()
+        });
+    let second = mock!(Client::describe_network_interfaces)
+        .match_requests(|r| r.next_token() == Some("page-2"))
+        .then_output(|| {
+            DescribeNetworkInterfacesOutput::builder()
+                .network_interfaces(
+                    ec2::NetworkInterface::builder()
+                        .network_interface_id("eni-left")
+                        .subnet_id("subnet-eks")
+                        .interface_type(ec2::NetworkInterfaceType::Interface)
+                        .description("aws-K8S-i-0gone")
+                        .status(ec2::NetworkInterfaceStatus::Available)
+                        .private_ip_address("10.0.0.77")
+                        .build(),
+                )
+                .build()
+        });
+    let reservations = reservations_of(
+        "subnet-eks",
+        vec![
+            ("10.0.0.192/27", ec2::SubnetCidrReservationType::Explicit),
+            ("10.0.0.128/26", ec2::SubnetCidrReservationType::Prefix),
+            ("10.0.0.300/27", ec2::SubnetCidrReservationType::Explicit),
+        ],
+    );
+    let client = mocked(
+        RuleMode::MatchAny,
+        &[&no_vpcs(), &subnets(), &first, &second, &reservations],
+    );
+
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
+        .await
+        .expect("scan succeeds");
+    assert!(
+        inv.addresses.errors.is_empty(),
+        "{:?}",
+        inv.addresses.errors
+    );
+    // Neither the untagged subnet nor the one another account owns.
+    assert_eq!(inv.addresses.subnets.len(), 1);
+    let eks = mapped(&inv, "subnet-eks");
+    let ids: Vec<&str> = eks.interfaces.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(ids, ["eni-cni", "eni-left"]);
+    let cni = &eks.interfaces[0];
+    assert_eq!(cni.holder, Holder::Eks);
+    assert_eq!(
+        cni.ipv4_addresses,
+        [
+            "10.0.0.10".parse::<std::net::Ipv4Addr>().unwrap(),
+            "10.0.0.11".parse().unwrap()
+        ]
+    );
+    assert_eq!(cni.ipv4_prefixes, ["10.0.0.32/28".parse().unwrap()]);
+    assert!(!cni.detached);
+    // Only the top-level address of an older answer shape; attached to nothing.
+    let left = &eks.interfaces[1];
+    assert!(left.detached);
+    assert_eq!(
+        left.ipv4_addresses,
+        ["10.0.0.77".parse::<std::net::Ipv4Addr>().unwrap()]
+    );
+    assert_eq!(
+        eks.reservations,
+        Some(vec![
+            CidrReservation {
+                cidr: "10.0.0.192/27".parse().unwrap(),
+                kind: ReservationKind::Explicit
+            },
+            CidrReservation {
+                cidr: "10.0.0.128/26".parse().unwrap(),
+                kind: ReservationKind::Prefix
+            },
+        ])
+    );
+    assert_eq!(eks.warnings.len(), 1, "{:?}", eks.warnings);
+    assert!(
+        eks.warnings[0].contains("10.0.0.300/27"),
+        "{:?}",
+        eks.warnings
+    );
+}
+
+#[tokio::test]
+async fn all_mode_sweeps_unfiltered_and_keeps_only_the_accounts_own_subnets() {
+    let sweep = mock!(Client::describe_network_interfaces)
+        .match_requests(|r| filtered_subnets(r).is_none())
+        .then_output(|| {
+            DescribeNetworkInterfacesOutput::builder()
+                .network_interfaces(eni("eni-a", "subnet-plain", "", &["10.0.1.9"]).build())
+                .network_interfaces(eni("eni-b", "subnet-shared-in", "", &["10.0.2.9"]).build())
+                .network_interfaces(
+                    eni("eni-c", "subnet-plain", "", &["10.0.1.999", "10.0.1.10"])
+                        .ipv4_prefixes(prefix("2001:db8::/64"))
+                        .build(),
+                )
+                .build()
+        });
+    let reservations = reservations_of("subnet-eks", vec![]);
+    let client = mocked(
+        RuleMode::MatchAny,
+        &[&no_vpcs(), &subnets(), &sweep, &reservations],
+    );
+
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::All)
+        .await
+        .expect("scan succeeds");
+    let ids: Vec<&str> = inv
+        .addresses
+        .subnets
+        .iter()
+        .map(|a| a.subnet_id.as_str())
+        .collect();
+    assert_eq!(ids, ["subnet-eks", "subnet-plain"]);
+    let plain = mapped(&inv, "subnet-plain");
+    assert_eq!(plain.interfaces.len(), 2);
+    assert_eq!(plain.interfaces[0].holder, Holder::Instance);
+    // Reservations are read for cluster subnets only.
+    assert_eq!(plain.reservations, None);
+    assert_eq!(mapped(&inv, "subnet-eks").reservations, Some(vec![]));
+    // The malformed address and the IPv6 "prefix" are skipped, each named.
+    assert_eq!(plain.interfaces[1].ipv4_addresses.len(), 1);
+    assert!(plain.interfaces[1].ipv4_prefixes.is_empty());
+    assert_eq!(plain.warnings.len(), 2, "{:?}", plain.warnings);
+    assert!(plain.warnings[0].contains("eni-c") && plain.warnings[0].contains("10.0.1.999"));
+    assert!(plain.warnings[1].contains("2001:db8::/64"));
+}
+
+#[tokio::test]
+async fn a_denied_interface_sweep_keeps_the_subnets_and_their_counts() {
+    let denied = mock!(Client::describe_network_interfaces).then_http_response(|| {
+        ec2_error(
+            403,
+            "UnauthorizedOperation",
+            "not authorized: ec2:DescribeNetworkInterfaces",
+        )
+    });
+    let client = mocked(RuleMode::MatchAny, &[&no_vpcs(), &subnets(), &denied]);
+
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
+        .await
+        .expect("the scope itself is read");
+    assert_eq!(inv.subnets.len(), 3);
+    assert!(inv.subnets.iter().all(|s| s.available_ips == Some(200)));
+    assert!(inv.addresses.subnets.is_empty());
+    let e = &inv.addresses.errors[0];
+    assert_eq!(
+        (e.operation.as_str(), e.code.as_deref(), e.region.as_str()),
+        (
+            "DescribeNetworkInterfaces",
+            Some("UnauthorizedOperation"),
+            REGION
+        )
+    );
+    // The subnet that would have been mapped says why it is not.
+    let eks = inv.subnets.iter().find(|s| s.id == "subnet-eks").unwrap();
+    assert_eq!(
+        eks.warnings,
+        ["address map not read: DescribeNetworkInterfaces failed (see errors)"]
+    );
+    let plain = inv.subnets.iter().find(|s| s.id == "subnet-plain").unwrap();
+    assert!(plain.warnings.is_empty());
+}
+
+#[tokio::test]
+async fn a_denied_reservation_call_maps_the_subnet_without_reservations() {
+    let sweep = mock!(Client::describe_network_interfaces)
+        .then_output(|| DescribeNetworkInterfacesOutput::builder().build());
+    let denied = mock!(Client::get_subnet_cidr_reservations).then_http_response(|| {
+        ec2_error(
+            403,
+            "UnauthorizedOperation",
+            "not authorized: ec2:GetSubnetCidrReservations",
+        )
+    });
+    let client = mocked(
+        RuleMode::MatchAny,
+        &[&no_vpcs(), &subnets(), &sweep, &denied],
+    );
+
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
+        .await
+        .expect("scan succeeds");
+    assert_eq!(mapped(&inv, "subnet-eks").reservations, None);
+    let operations: Vec<&str> = inv
+        .addresses
+        .errors
+        .iter()
+        .map(|e| e.operation.as_str())
+        .collect();
+    assert_eq!(operations, ["GetSubnetCidrReservations"]);
+}
+
+#[tokio::test]
+async fn off_and_no_cluster_subnet_make_no_call() {
+    // No DescribeNetworkInterfaces rule: a call would fail the test's mock client.
+    let client = mocked(RuleMode::MatchAny, &[&no_vpcs(), &subnets()]);
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Off)
+        .await
+        .expect("scan succeeds");
+    assert_eq!(inv.addresses, Default::default());
+
+    let untagged = mock!(Client::describe_subnets).then_output(|| {
+        DescribeSubnetsOutput::builder()
+            .subnets(
+                ec2::Subnet::builder()
+                    .subnet_id("subnet-plain")
+                    .vpc_id("vpc-1")
+                    .owner_id(ACCOUNT)
+                    .cidr_block("10.0.1.0/24")
+                    .available_ip_address_count(200)
+                    .build(),
+            )
+            .build()
+    });
+    let client = mocked(RuleMode::MatchAny, &[&no_vpcs(), &untagged]);
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
+        .await
+        .expect("scan succeeds");
+    assert_eq!(inv.addresses, Default::default());
+}
