@@ -71,6 +71,7 @@ run: venv build
 	SNS_TOPIC_ARN=$${SNS_TOPIC_ARN-$(DEMO_TOPIC)} \
 	DOWNSTREAM_FUNCTIONS=$${DOWNSTREAM_FUNCTIONS-$(DEMO_CONSUMER)} \
 	STATE_BUCKET=$${STATE_BUCKET-$(DEMO_STATE_BUCKET)} \
+	ADDRESS_MAP=$${ADDRESS_MAP-eks} \
 	$(VPY) emulator/with_emulator.py --seed demo -- target/debug/ipam-monitor-local
 
 emulator: venv
