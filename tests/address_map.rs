@@ -3,10 +3,11 @@
 //! walks every aligned block. It shares no code with `cidr::split`, so the two agree
 //! only if the rule (fewest aligned blocks, 2^(28 − p) /28s in each) is right.
 
-use ipam_monitor::domain::calculator::address_map;
-use ipam_monitor::domain::inventory::{
-    CidrReservation, Holder, NetworkInterface, ReservationKind, SubnetAddresses,
+use ipam_monitor::domain::addresses::{
+    CidrReservation, NetworkInterface, ReservationKind, SubnetAddresses,
 };
+use ipam_monitor::domain::calculator::address_map;
+use ipam_monitor::domain::holder::Holder;
 use ipnet::{IpNet, Ipv4Net};
 use proptest::prelude::*;
 use std::net::Ipv4Addr;

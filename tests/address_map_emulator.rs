@@ -14,7 +14,7 @@ mod common;
 use common::Emulator;
 use ipam_monitor::app::config::{AddressMapMode, Config, FailOn, RegionSelection};
 use ipam_monitor::app::handler::App;
-use ipam_monitor::domain::inventory::Holder;
+use ipam_monitor::domain::holder::Holder;
 use ipam_monitor::domain::report::{Report, ResourceRecord};
 use ipam_monitor::domain::thresholds::{Rule, Status, Thresholds};
 use ipam_monitor::source::ec2::Ec2Source;

@@ -14,9 +14,9 @@ use aws_sdk_ec2::types as ec2;
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, Rule, RuleMode};
 use ec2_mocks::{ec2_error, mocked, tag};
-use ipam_monitor::domain::inventory::{
-    CidrReservation, Holder, ReservationKind, Scope, ScopeInventory, SubnetAddresses,
-};
+use ipam_monitor::domain::addresses::{HolderUsage, MappedSubnet, Usage};
+use ipam_monitor::domain::holder::Holder;
+use ipam_monitor::domain::inventory::{Scope, ScopeInventory};
 use ipam_monitor::source::addresses::AddressMapMode;
 use ipam_monitor::source::ec2::scan_region_with;
 
@@ -130,7 +130,7 @@ fn reservations_of(
         })
 }
 
-fn mapped<'a>(inv: &'a ScopeInventory, subnet: &str) -> &'a SubnetAddresses {
+fn mapped<'a>(inv: &'a ScopeInventory, subnet: &str) -> &'a MappedSubnet {
     inv.addresses
         .subnets
         .iter()
@@ -201,45 +201,40 @@ async fn eks_mode_filters_by_the_accounts_own_cluster_subnets_and_reads_every_pa
     // Neither the untagged subnet nor the one another account owns.
     assert_eq!(inv.addresses.subnets.len(), 1);
     let eks = mapped(&inv, "subnet-eks");
-    let ids: Vec<&str> = eks.interfaces.iter().map(|i| i.id.as_str()).collect();
-    assert_eq!(ids, ["eni-cni", "eni-left"]);
-    let cni = &eks.interfaces[0];
-    assert_eq!(cni.holder, Holder::Eks);
+    let m = &eks.map;
+    // Both pages' interfaces: 10.0.0.10 and .11 and the /28 prefix on the CNI one, and
+    // .77 on the detached one, read from the top level of an older answer shape.
+    assert_eq!((m.interfaces, m.ipv4_addresses, m.ipv4_prefixes), (2, 3, 1));
     assert_eq!(
-        cni.ipv4_addresses,
-        [
-            "10.0.0.10".parse::<std::net::Ipv4Addr>().unwrap(),
-            "10.0.0.11".parse().unwrap()
-        ]
-    );
-    assert_eq!(cni.ipv4_prefixes, ["10.0.0.32/28".parse().unwrap()]);
-    assert!(!cni.detached);
-    // Only the top-level address of an older answer shape; attached to nothing.
-    let left = &eks.interfaces[1];
-    assert!(left.detached);
-    assert_eq!(
-        left.ipv4_addresses,
-        ["10.0.0.77".parse::<std::net::Ipv4Addr>().unwrap()]
+        m.holders,
+        [HolderUsage {
+            holder: Holder::Eks,
+            usage: Usage {
+                interfaces: 2,
+                ipv4_addresses: 19
+            }
+        }]
     );
     assert_eq!(
-        eks.reservations,
-        Some(vec![
-            CidrReservation {
-                cidr: "10.0.0.192/27".parse().unwrap(),
-                kind: ReservationKind::Explicit
-            },
-            CidrReservation {
-                cidr: "10.0.0.128/26".parse().unwrap(),
-                kind: ReservationKind::Prefix
-            },
-        ])
+        m.detached,
+        Usage {
+            interfaces: 1,
+            ipv4_addresses: 1
+        }
     );
+    // The explicit /27; the prefix reservation stays free for prefixes, the malformed
+    // one is skipped with a warning.
+    assert_eq!(m.reserved_addresses, Some(32));
     assert_eq!(eks.warnings.len(), 1, "{:?}", eks.warnings);
     assert!(
         eks.warnings[0].contains("10.0.0.300/27"),
         "{:?}",
         eks.warnings
     );
+    // Used /28s: .0 (reserved, .10, .11), .32 (prefix), .64 (.77), .192 and .208
+    // (explicit), .240 (broadcast): 10 of 16 free, the largest .128/26.
+    assert_eq!(m.free_prefixes, 10);
+    assert_eq!(m.largest_free_block, Some("10.0.0.128/26".parse().unwrap()));
 }
 
 #[tokio::test]
@@ -274,14 +269,15 @@ async fn all_mode_sweeps_unfiltered_and_keeps_only_the_accounts_own_subnets() {
         .collect();
     assert_eq!(ids, ["subnet-eks", "subnet-plain"]);
     let plain = mapped(&inv, "subnet-plain");
-    assert_eq!(plain.interfaces.len(), 2);
-    assert_eq!(plain.interfaces[0].holder, Holder::Instance);
+    let m = &plain.map;
+    assert_eq!(m.interfaces, 2);
+    assert_eq!(m.holders.len(), 1);
+    assert_eq!(m.holders[0].holder, Holder::Instance);
     // Reservations are read for cluster subnets only.
-    assert_eq!(plain.reservations, None);
-    assert_eq!(mapped(&inv, "subnet-eks").reservations, Some(vec![]));
+    assert_eq!(m.reserved_addresses, None);
+    assert_eq!(mapped(&inv, "subnet-eks").map.reserved_addresses, Some(0));
     // The malformed address and the IPv6 "prefix" are skipped, each named.
-    assert_eq!(plain.interfaces[1].ipv4_addresses.len(), 1);
-    assert!(plain.interfaces[1].ipv4_prefixes.is_empty());
+    assert_eq!((m.ipv4_addresses, m.ipv4_prefixes), (2, 0));
     assert_eq!(plain.warnings.len(), 2, "{:?}", plain.warnings);
     assert!(plain.warnings[0].contains("eni-c") && plain.warnings[0].contains("10.0.1.999"));
     assert!(plain.warnings[1].contains("2001:db8::/64"));
@@ -342,7 +338,7 @@ async fn a_denied_reservation_call_maps_the_subnet_without_reservations() {
     let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
         .await
         .expect("scan succeeds");
-    assert_eq!(mapped(&inv, "subnet-eks").reservations, None);
+    assert_eq!(mapped(&inv, "subnet-eks").map.reserved_addresses, None);
     let operations: Vec<&str> = inv
         .addresses
         .errors

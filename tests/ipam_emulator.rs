@@ -122,7 +122,7 @@ async fn ipam_only_reports_accounts_no_role_was_assumed_in() {
     assert_eq!(v.managed, Some(false));
     // The demo's own VPCs and subnets come from IPAM too, since nothing was scanned.
     assert!(r.resources.iter().all(|x| x.source() == RecordSource::Ipam));
-    assert_eq!(r.outcome.summary.vpcs, 5);
+    assert_eq!(r.outcome.summary.vpcs, 6);
 
     // The calls: IPAM's, in the IPAM account's one region; no role, no EC2 listing.
     let counts = emu.request_counts();

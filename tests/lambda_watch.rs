@@ -246,8 +246,13 @@ fn check_summary(file: &Path, event: &Value, status: u16, answer: &Value) {
         "{name}"
     );
     let s = &answer["summary"];
-    assert_eq!(s["vpcs"], 4, "{name}: {s}");
-    assert_eq!(s["subnets"], 12, "{name}: {s}");
+    assert_eq!(s["vpcs"], 5, "{name}: {s}");
+    assert_eq!(s["subnets"], 14, "{name}: {s}");
+    // env.json maps EKS subnets: the demo cluster's tight zone has one free /28
+    // (emulator/seed.py, EKS_FREE_28S).
+    let zone = &answer["report"]["eks_clusters"][0]["zones"][0];
+    assert_eq!(zone["availability_zone"], "us-east-1a", "{name}: {zone}");
+    assert_eq!(zone["free_prefixes"], 1, "{name}: {zone}");
     let resources = ["vpcs", "subnets", "ipam_pools"]
         .iter()
         .map(|k| s[*k].as_u64().unwrap_or(0))

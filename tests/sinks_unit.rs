@@ -583,7 +583,8 @@ fn report_head_and_summary_keep_their_field_order() {
             "overlaps",
             "errors",
             "summary",
-            "history"
+            "history",
+            "eks_clusters"
         ]
     );
     assert!(json.starts_with(

@@ -1,7 +1,8 @@
 //! A plain-text rendering of a report for people at a terminal.
 
+use crate::domain::addresses::AddressMap;
 use crate::domain::calculator::days_text;
-use crate::domain::report::{AddressMap, OverlapRouting, Report, ResourceRecord, RunHistory, Unit};
+use crate::domain::report::{OverlapRouting, Report, ResourceRecord, RunHistory, Unit};
 use std::fmt::Write;
 
 pub fn render(report: &Report) -> String {

@@ -5,7 +5,26 @@
 //! service gave them. Those descriptions are conventions, not an API, so anything
 //! not recognized falls back to `Instance` (attached to an instance) or `Other`.
 
-use crate::domain::inventory::Holder;
+use serde::Serialize;
+
+/// What holds a network interface's addresses, as its type and description tell
+/// ([`Holder::classify`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Holder {
+    /// EKS: VPC CNI interfaces of nodes and pods, trunk/branch interfaces, and the
+    /// cluster's control-plane interfaces.
+    Eks,
+    /// An EC2 instance's own interface.
+    Instance,
+    LoadBalancer,
+    Lambda,
+    NatGateway,
+    VpcEndpoint,
+    TransitGateway,
+    /// Anything else (EFS, RDS, QuickSight... or an interface nobody attached).
+    Other,
+}
 
 /// Prefix of the descriptions of EKS's node-side interfaces: `aws-K8S-` from the VPC
 /// CNI (secondary interfaces of nodes), `aws-k8s-` from the VPC resource controller

@@ -1,9 +1,9 @@
 //! What the sources found, as plain data. Nothing here knows about the AWS SDK.
 
+use crate::domain::addresses::MappedSubnet;
 use crate::domain::text::Text;
-use ipnet::{IpNet, Ipv4Net};
+use ipnet::IpNet;
 use serde::Serialize;
-use std::net::Ipv4Addr;
 
 /// One account in one region: the unit that is scanned and that can fail.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -277,75 +277,11 @@ impl Default for Connectivity {
     }
 }
 
-/// What holds a network interface's addresses, as its type and description tell
-/// ([`Holder::classify`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Holder {
-    /// EKS: VPC CNI interfaces of nodes and pods, trunk/branch interfaces, and the
-    /// cluster's control-plane interfaces.
-    Eks,
-    /// An EC2 instance's own interface.
-    Instance,
-    LoadBalancer,
-    Lambda,
-    NatGateway,
-    VpcEndpoint,
-    TransitGateway,
-    /// Anything else (EFS, RDS, QuickSight... or an interface nobody attached).
-    Other,
-}
-
-/// One network interface, as much as the address map needs: who holds it, whether it
-/// is attached to anything, and the addresses it takes from its subnet.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NetworkInterface {
-    pub id: Text,
-    pub holder: Holder,
-    /// Status `available`: attached to nothing, yet its addresses stay taken until
-    /// someone deletes it.
-    pub detached: bool,
-    /// Primary and secondary private IPv4 addresses.
-    pub ipv4_addresses: Vec<Ipv4Addr>,
-    /// Delegated IPv4 prefixes (/28 for VPC CNI prefix delegation).
-    pub ipv4_prefixes: Vec<Ipv4Net>,
-    pub ipv6_addresses: u32,
-    pub ipv6_prefixes: u32,
-}
-
-/// A subnet CIDR reservation (GetSubnetCidrReservations).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CidrReservation {
-    pub cidr: Ipv4Net,
-    pub kind: ReservationKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReservationKind {
-    /// Only assigned by hand: no interface or prefix gets an address from it.
-    Explicit,
-    /// AWS assigns delegated prefixes from it: still free for /28 prefixes.
-    Prefix,
-}
-
-/// Everything one subnet's address map is made of. Only the subnet's owner sees every
-/// interface in it, so only the owner's scope sends one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SubnetAddresses {
-    pub subnet_id: Text,
-    pub interfaces: Vec<NetworkInterface>,
-    /// `None`: not read (only subnets tagged for an EKS cluster are, one call each),
-    /// or the call failed (its error is in the scope's errors).
-    pub reservations: Option<Vec<CidrReservation>>,
-    /// Problems found while reading the interfaces (a malformed address skipped...).
-    pub warnings: Vec<String>,
-}
-
 /// The address sweep of one scope (`ADDRESS_MAP`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddressSweep {
     /// One entry per subnet the sweep mapped.
-    pub subnets: Vec<SubnetAddresses>,
+    pub subnets: Vec<MappedSubnet>,
     /// DescribeNetworkInterfaces or GetSubnetCidrReservations calls that failed; a
     /// failed interface sweep leaves the scope's subnets unmapped, with their address
     /// counts intact.
@@ -378,8 +314,8 @@ pub struct Inventory {
     pub links: Vec<Link>,
     /// Scanned scopes whose connectivity sweep failed: their VPCs' links are unknown.
     pub connectivity_unread: Vec<Scope>,
-    /// The address maps the scopes' sweeps read, with the region of each subnet.
-    pub subnet_addresses: Vec<(Text, SubnetAddresses)>,
+    /// The address maps the scopes' sweeps made, with the region of each subnet.
+    pub subnet_maps: Vec<(Text, MappedSubnet)>,
     pub errors: Vec<ScanError>,
     /// VPCs and subnets IPAM lists that EC2 did not scan become records of their own
     /// (source modes `ipam` and `both`).
@@ -399,7 +335,7 @@ impl Inventory {
         }
         self.errors.extend(found.addresses.errors);
         let region = Text::from(scope.region.as_str());
-        self.subnet_addresses.extend(
+        self.subnet_maps.extend(
             found
                 .addresses
                 .subnets

@@ -1,8 +1,9 @@
 //! The versioned JSON report: the contract downstream consumers parse.
 //! Any change of shape bumps `SCHEMA_VERSION` and the README's schema section.
 
+use crate::domain::addresses::AddressMap;
 use crate::domain::cidr::Family;
-use crate::domain::inventory::{Holder, ScanError, Scope};
+use crate::domain::inventory::{ScanError, Scope};
 use crate::domain::text::Text;
 pub use crate::domain::thresholds::round_percent;
 use crate::domain::thresholds::{Reason, Status, ThresholdSource, Thresholds};
@@ -516,46 +517,6 @@ impl ResourceRecord {
             _ => None,
         }
     }
-}
-
-/// A subnet's IPv4 addresses by who holds them, and the room left for the aligned /28
-/// blocks EKS prefix delegation needs (free addresses can be scattered one by one).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct AddressMap {
-    /// Free aligned /28 blocks: no interface address, assigned prefix, explicit
-    /// reservation or AWS-reserved address inside.
-    pub free_prefixes: u32,
-    /// The largest free aligned block left; `null` when none is.
-    pub largest_free_block: Option<IpNet>,
-    pub interfaces: u32,
-    /// Private IPv4 addresses on the subnet's interfaces.
-    pub ipv4_addresses: u32,
-    /// Delegated IPv4 prefixes on them.
-    pub ipv4_prefixes: u32,
-    pub ipv6_addresses: u32,
-    pub ipv6_prefixes: u32,
-    /// Addresses in explicit CIDR reservations; `null` when the reservations were not
-    /// read (only subnets tagged for an EKS cluster are).
-    pub reserved_addresses: Option<u32>,
-    /// One entry per holder that has an interface here, in holder order.
-    pub holders: Vec<HolderUsage>,
-    /// Interfaces attached to nothing (status `available`) and what they hold.
-    pub detached: Usage,
-}
-
-/// Interfaces and the IPv4 addresses they take: one per private address, 16 per /28
-/// prefix (the prefix's whole size).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Usage {
-    pub interfaces: u32,
-    pub ipv4_addresses: u32,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct HolderUsage {
-    pub holder: Holder,
-    #[serde(flatten)]
-    pub usage: Usage,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -4,11 +4,13 @@
 //! subnets tagged for an EKS cluster, where the /28 headroom matters.
 
 use super::map::sdk_error;
-use crate::domain::cidr;
-use crate::domain::inventory::{
-    AddressSweep, CidrReservation, Holder, NetworkInterface, ReservationKind, ScanError, Scope,
-    Subnet, SubnetAddresses,
+use crate::domain::addresses::{
+    CidrReservation, MappedSubnet, NetworkInterface, ReservationKind, SubnetAddresses,
 };
+use crate::domain::calculator::address_map;
+use crate::domain::cidr;
+use crate::domain::holder::Holder;
+use crate::domain::inventory::{AddressSweep, ScanError, Scope, Subnet};
 use crate::domain::text::Text;
 use aws_sdk_ec2::types::{Filter, SubnetCidrReservationType};
 use aws_sdk_ec2::Client;
@@ -81,11 +83,20 @@ pub async fn sweep(
         } else {
             None
         };
-        found.subnets.push(SubnetAddresses {
+        let Some(IpNet::V4(cidr)) = s.ipv4_cidr else {
+            continue; // `mapped` chose IPv4 subnets only
+        };
+        let found_here = SubnetAddresses {
             subnet_id: s.id.clone(),
             interfaces,
             reservations,
             warnings,
+        };
+        // The interfaces go once the map is made: an organization's would not fit.
+        found.subnets.push(MappedSubnet {
+            map: address_map(&cidr, &found_here),
+            subnet_id: found_here.subnet_id,
+            warnings: found_here.warnings,
         });
     }
     found

@@ -12,10 +12,10 @@
 //!     taskset -c 1 bench/target/release/address_map [N]     (default 15)
 
 use ipam_monitor::domain::calculator::address_map;
-use ipam_monitor::domain::inventory::{
-    CidrReservation, Holder, NetworkInterface, ReservationKind, SubnetAddresses,
+use ipam_monitor::domain::addresses::{
+    AddressMap, CidrReservation, NetworkInterface, ReservationKind, SubnetAddresses,
 };
-use ipam_monitor::domain::report::AddressMap;
+use ipam_monitor::domain::holder::Holder;
 use ipam_monitor_bench::Rng;
 use ipnet::Ipv4Net;
 use std::hint::black_box;

@@ -8,11 +8,12 @@
 //! caller, which knows where the answer came from, owns any warning); the counts are
 //! of what was listed, saturating rather than overflowing.
 
-use crate::domain::cidr;
-use crate::domain::inventory::{
-    CidrReservation, Holder, NetworkInterface, ReservationKind, SubnetAddresses,
+use crate::domain::addresses::{
+    AddressMap, CidrReservation, HolderUsage, NetworkInterface, ReservationKind, SubnetAddresses,
+    Usage,
 };
-use crate::domain::report::{AddressMap, HolderUsage, Usage};
+use crate::domain::cidr;
+use crate::domain::holder::Holder;
 use ipnet::{IpNet, Ipv4Net};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;

@@ -6,8 +6,7 @@
 //! 2. subnets are matched to their VPC, and every CIDR to what IPAM knows of it
 //!    ([`ipam`]);
 //! 3. each kind of record is measured and its thresholds applied ([`subnet`],
-//!    [`vpc`], [`pool`]); a subnet its owner's sweep mapped also gets its free /28
-//!    blocks and who holds its addresses ([`address_map`]);
+//!    [`vpc`], [`pool`]); a subnet its owner's sweep mapped brings its address map;
 //! 4. VPC CIDRs that share addresses are grouped, and each group is a conflict only
 //!    when its VPCs can route to each other ([`overlaps`], [`routing`]);
 //! 5. what the team acknowledged leaves the alert ([`suppress`]);
@@ -19,7 +18,8 @@
 //!    since the last alert ([`history`]); then ranks and counts again.
 //!
 //! Beside the records: a subnet's address map, who holds its addresses and the free
-//! aligned /28 blocks left for EKS prefix delegation ([`address_map()`]).
+//! aligned /28 blocks left for EKS prefix delegation ([`address_map()`]), which the
+//! source applies as each scope's sweep returns.
 
 mod address_map;
 mod allocation;
@@ -83,7 +83,7 @@ pub fn calculate_with(
         resource_cidrs,
         links,
         connectivity_unread,
-        subnet_addresses,
+        subnet_maps,
         scopes_scanned,
         ipam_records,
         ipam_record_regions,
@@ -112,9 +112,9 @@ pub fn calculate_with(
     let subnets = shared::first_copies(subnets, shared::subnet_key);
     let pools = shared::first_copies(pools, shared::pool_key);
 
-    let address_index: FastMap<VpcKey<'_>, _> = subnet_addresses
+    let maps: FastMap<VpcKey<'_>, _> = subnet_maps
         .iter()
-        .map(|(region, a)| ((region.as_str(), a.subnet_id.as_str()), a))
+        .map(|(region, m)| ((region.as_str(), m.subnet_id.as_str()), m))
         .collect();
     let vpc_index = index_vpcs(&vpcs);
     let mut resources = Vec::with_capacity(vpcs.len() + subnets.len() + pools.len());
@@ -129,7 +129,7 @@ pub fn calculate_with(
         let seen = subnet::SubnetContext {
             managed: ipam.subnet_managed(&s, vpc),
             ipam_observed: ipam.subnet_observation(&s),
-            addresses: address_index.get(&shared::subnet_key(&s)).copied(),
+            mapped: maps.get(&shared::subnet_key(&s)).copied(),
         };
         resources.push(subnet::subnet_record(s, &run, seen));
     }

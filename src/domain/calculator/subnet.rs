@@ -1,11 +1,11 @@
 //! Subnet records: addresses in use out of the addresses AWS lets a subnet hand out.
 
-use super::address_map::address_map;
 use super::allocation::reporting_unit;
 use super::ipam::{disagreement_warning, disagrees};
 use super::{allocation::percent, RunThresholds};
+use crate::domain::addresses::MappedSubnet;
 use crate::domain::cidr::{self, Family};
-use crate::domain::inventory::{Subnet, SubnetAddresses, NAME_TAG};
+use crate::domain::inventory::{Subnet, NAME_TAG};
 use crate::domain::report::{
     IpamObservation, KindDetails, Measure, RecordSource, ResourceRecord, ResourceType, Unit,
 };
@@ -102,8 +102,8 @@ pub struct SubnetContext<'a> {
     pub managed: Option<bool>,
     /// IPAM's view of its IPv4 CIDR.
     pub ipam_observed: Option<IpamObservation>,
-    /// What its owner's address sweep found in it.
-    pub addresses: Option<&'a SubnetAddresses>,
+    /// The map its owner's address sweep made of it.
+    pub mapped: Option<&'a MappedSubnet>,
 }
 
 /// A subnet's record.
@@ -111,7 +111,7 @@ pub fn subnet_record(mut s: Subnet, run: &RunThresholds, seen: SubnetContext) ->
     let SubnetContext {
         managed,
         ipam_observed,
-        addresses,
+        mapped,
     } = seen;
     let t = run.for_tags(&s.tags);
     let mut warnings = std::mem::take(&mut s.warnings);
@@ -135,13 +135,10 @@ pub fn subnet_record(mut s: Subnet, run: &RunThresholds, seen: SubnetContext) ->
         warnings.push(disagreement_warning(None, o, utilization));
     }
 
-    let address_map = match (s.ipv4_cidr, addresses) {
-        (Some(IpNet::V4(net)), Some(found)) => {
-            warnings.extend(found.warnings.iter().cloned());
-            Some(Box::new(address_map(&net, found)))
-        }
-        _ => None,
-    };
+    let address_map = mapped.map(|m| {
+        warnings.extend(m.warnings.iter().cloned());
+        Box::new(m.map.clone())
+    });
     if let Some(map) = &address_map {
         if let Some(detail) =
             free_prefixes_breach(t.thresholds.min_free_prefixes, map.free_prefixes)
