@@ -376,3 +376,66 @@ async fn off_and_no_cluster_subnet_make_no_call() {
         .expect("scan succeeds");
     assert_eq!(inv.addresses, Default::default());
 }
+
+#[tokio::test]
+async fn a_sweep_takes_one_call_per_thousand_interfaces() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    // 2,500 interfaces in the account's cluster subnet, served 1,000 a page as EC2
+    // does: ⌈2,500 / 1,000⌉ = 3 calls.
+    const INTERFACES: usize = 2_500;
+    let served = Arc::new(AtomicUsize::new(0));
+    let counter = served.clone();
+    let pages = mock!(Client::describe_network_interfaces)
+        .match_requests(|r| r.max_results() == Some(1000))
+        .then_output(move || {
+            // Answers are served in order: the n-th call gets the n-th page.
+            let page = counter.fetch_add(1, Ordering::SeqCst);
+            let first = page * 1000;
+            let last = (first + 1000).min(INTERFACES);
+            let mut out = DescribeNetworkInterfacesOutput::builder();
+            for n in first..last {
+                let address = format!("10.0.{}.{}", n / 250, n % 250 + 4);
+                out = out.network_interfaces(
+                    eni(
+                        &format!("eni-{n}"),
+                        "subnet-eks",
+                        "aws-K8S-i-0abc",
+                        &[&address],
+                    )
+                    .build(),
+                );
+            }
+            if last < INTERFACES {
+                out = out.next_token(format!("page-{}", page + 1));
+            }
+            out.build()
+        });
+    let reservations = reservations_of("subnet-eks", vec![]);
+    let wide = mock!(Client::describe_subnets).then_output(|| {
+        DescribeSubnetsOutput::builder()
+            .subnets(
+                ec2::Subnet::builder()
+                    .subnet_id("subnet-eks")
+                    .vpc_id("vpc-1")
+                    .owner_id(ACCOUNT)
+                    .cidr_block("10.0.0.0/20")
+                    .available_ip_address_count(1590)
+                    .tags(tag("kubernetes.io/cluster/prod", "owned"))
+                    .build(),
+            )
+            .build()
+    });
+    let client = mocked(
+        RuleMode::MatchAny,
+        &[&no_vpcs(), &wide, &pages, &reservations],
+    );
+
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
+        .await
+        .expect("scan succeeds");
+    assert_eq!(served.load(Ordering::SeqCst), 3);
+    let m = &mapped(&inv, "subnet-eks").map;
+    assert_eq!((m.interfaces, m.ipv4_addresses), (2_500, 2_500));
+}
