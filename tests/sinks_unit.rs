@@ -867,18 +867,30 @@ async fn downstream_sends_every_chunk_in_order_while_a_failed_function_is_skippe
     );
 }
 
-#[tokio::test]
-async fn an_endpoint_that_never_answers_is_cut_at_the_deadline_with_the_production_timeouts() {
-    // Accepts connections and never answers: the SDK alone would wait 30 s per
-    // attempt, 120 s per call.
+/// A local endpoint that accepts connections and never answers. The receiver hears
+/// once per connection when the client has closed it.
+async fn hanging_endpoint() -> (u16, tokio::sync::mpsc::UnboundedReceiver<()>) {
+    use tokio::io::AsyncReadExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let holder = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
+    let (closed, heard) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let closed = closed.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                // Reads the request, then waits for the end of the connection.
+                while !matches!(socket.read(&mut buf).await, Ok(0) | Err(_)) {}
+                let _ = closed.send(());
+            });
         }
     });
+    (port, heard)
+}
+
+/// An SNS client with the production SDK settings: the clients' timeouts (30 s per
+/// attempt, 120 s per call), adaptive retries, 5 attempts.
+fn production_sns(port: u16) -> aws_sdk_sns::Client {
     let conf = aws_sdk_sns::Config::builder()
         .behavior_version(aws_sdk_sns::config::BehaviorVersion::latest())
         .region(aws_sdk_sns::config::Region::new("us-east-1"))
@@ -886,23 +898,51 @@ async fn an_endpoint_that_never_answers_is_cut_at_the_deadline_with_the_producti
             "AKID", "secret", None, None, "test",
         ))
         .endpoint_url(format!("http://127.0.0.1:{port}"))
-        // The production SDK settings: its timeouts, adaptive retries, 5 attempts.
         .timeout_config(ipam_monitor::aws::setup::timeout_config())
         .retry_config(ipam_monitor::aws::setup::retry_config(Default::default()))
         .build();
-    let sinks: Vec<Box<dyn Sink>> = vec![Box::new(sns_sink(aws_sdk_sns::Client::from_conf(conf)))];
-    let started = std::time::Instant::now();
-    let deadline = started + Duration::from_secs(2);
+    aws_sdk_sns::Client::from_conf(conf)
+}
+
+#[tokio::test]
+async fn a_call_to_an_endpoint_that_never_answers_ends_when_the_time_left_runs_out() {
+    let (port, _closed) = hanging_endpoint().await;
+    let sinks: Vec<Box<dyn Sink>> = vec![Box::new(sns_sink(production_sns(port)))];
+    // Three seconds left: the call's own timeout (about 2.4 s) comes before the
+    // sinks' cut (2.7 s), and both long before the clients' 120 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
     let out = deliver_all(&sinks, &report(4, 2), &ctx(), false, Some(deadline)).await;
-    holder.abort();
-    let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
     assert_eq!(out[0].status, DeliveryStatus::Failed);
-    assert!(
-        out[0].detail.contains("DeadlineExceeded"),
-        "{}",
-        out[0].detail
+    // The SDK's operation timeout ended the call, inside the sink (which reports it as
+    // the Publish that failed), not the sinks' cut ("DeadlineExceeded").
+    let detail = &out[0].detail;
+    assert!(detail.starts_with("Publish failed"), "{detail}");
+    assert!(detail.contains("operation timeout"), "{detail}");
+    assert!(!detail.contains("DeadlineExceeded"), "{detail}");
+}
+
+#[tokio::test]
+async fn a_call_cut_by_its_step_is_dropped_with_its_connection() {
+    // What a step's tokio cut does to an SDK call in flight: the call (its retry loop
+    // included) is the future that is dropped, and the connection goes with it.
+    let (port, mut closed) = hanging_endpoint().await;
+    let client = production_sns(port);
+    let call = client
+        .publish()
+        .topic_arn("arn:aws:sns:us-east-1:123456789012:t")
+        .message("m")
+        .send();
+    let cut = tokio::time::timeout(Duration::from_millis(500), call).await;
+    assert!(cut.is_err(), "the endpoint answered: {cut:?}");
+    // The endpoint sees the connection closed; the guard only keeps a failure from
+    // hanging the test (an open connection would wait 30 s for the attempt timeout).
+    let heard = tokio::time::timeout(Duration::from_secs(20), closed.recv()).await;
+    assert_eq!(
+        heard,
+        Ok(Some(())),
+        "the connection stayed open after the cut"
     );
+    drop(client);
 }
 
 #[tokio::test]

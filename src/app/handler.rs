@@ -246,6 +246,8 @@ impl<S: NetworkSource> App<S> {
                 .as_ref()
                 .map(|h| h.already_delivered.clone())
                 .unwrap_or_default(),
+            // deliver_all sets it from the deadline.
+            cutoff: None,
         };
         // The archive is written next to the sinks, under the same deadline.
         let archived = async {

@@ -2,6 +2,7 @@
 
 use super::metrics::{flatten, metric_groups, Metric, MetricPolicy, MetricUnit};
 use super::{Delivery, RunContext, Sink, SinkError};
+use crate::aws::setup::timeouts_until;
 use crate::domain::report::Report;
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
@@ -117,6 +118,11 @@ impl Sink for CloudWatchSink {
                 .put_metric_data()
                 .namespace(&self.namespace)
                 .set_metric_data(Some(data))
+                .customize()
+                .config_override(
+                    aws_sdk_cloudwatch::Config::builder()
+                        .timeout_config(timeouts_until(ctx.cutoff)),
+                )
                 .send()
                 .await;
             if let Err(e) = sent {

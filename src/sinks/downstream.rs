@@ -2,6 +2,7 @@
 //! into numbered chunks when it is larger than the asynchronous payload limit.
 
 use super::{Delivery, RunContext, Sink, SinkError};
+use crate::aws::setup::timeouts_until;
 use crate::domain::report::{json_len, Report, ReportHead, ResourceRecord, SCHEMA_VERSION};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
@@ -120,7 +121,7 @@ impl Sink for DownstreamSink {
         "downstream"
     }
 
-    async fn deliver(&self, report: &Report, _ctx: &RunContext) -> Result<Delivery, SinkError> {
+    async fn deliver(&self, report: &Report, ctx: &RunContext) -> Result<Delivery, SinkError> {
         if self.functions.is_empty() {
             return Ok(Delivery::nothing("no downstream functions configured"));
         }
@@ -139,6 +140,11 @@ impl Sink for DownstreamSink {
                     .function_name(function)
                     .invocation_type(InvocationType::Event)
                     .payload(Blob::new(payload.clone()))
+                    .customize()
+                    .config_override(
+                        aws_sdk_lambda::Config::builder()
+                            .timeout_config(timeouts_until(ctx.cutoff)),
+                    )
                     .send()
                     .await;
                 if let Err(e) = sent {

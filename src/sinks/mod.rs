@@ -20,6 +20,9 @@ pub struct RunContext {
     /// Sinks an earlier attempt of this same request delivered (a Lambda retry):
     /// skipped, so a retry never sends an alert, data points or chunks twice.
     pub already_delivered: Vec<String>,
+    /// When the sinks are cut ([`deliver_all`] sets it); each AWS call is given
+    /// [`crate::aws::setup::timeouts_until`] this, so it ends as its own timeout first.
+    pub cutoff: Option<Instant>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -108,6 +111,10 @@ pub async fn deliver_all(
         let left = d.saturating_duration_since(Instant::now());
         d - (left / 10).min(ANSWER_MARGIN)
     });
+    let ctx = &RunContext {
+        cutoff,
+        ..ctx.clone()
+    };
     let runs = sinks.iter().map(|sink| async move {
         if dry_run {
             return SinkOutcome {

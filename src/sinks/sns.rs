@@ -1,12 +1,14 @@
 //! One SNS alert per run when anything is in breach, written for a phone screen.
 
 use super::{Delivery, RunContext, Sink, SinkError};
+use crate::aws::setup::timeouts_until;
 use crate::domain::calculator::days_text;
 use crate::domain::report::{Change, OverlapGroup, Report, ResourceRecord};
 use crate::domain::thresholds::Status;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sns::Client;
 use std::fmt::Write;
+use std::time::Instant;
 
 /// SNS subjects must be under 100 characters.
 pub const MAX_SUBJECT_CHARS: usize = 99;
@@ -494,17 +496,23 @@ impl Sink for SnsSink {
             };
             return Ok(Delivery::nothing(why));
         };
-        let first = self.publish(&alert).await;
+        let first = self.publish(&alert, ctx.cutoff).await;
         let (sent, note) = match first {
             Ok(id) => (id, String::new()),
             // SNS refused what the alert says (a subject or body it will not take):
             // a minimal alert still pages. Other failures would fail it again.
             Err(refused) if refused_for_content(&refused) => {
                 let fallback = minimal(&alert, report, &self.report_location);
-                let id = self.publish(&fallback).await.map_err(|e| SinkError {
-                    message: format!("{}; the minimal alert too: {}", refused.message, e.message),
-                    ..refused.clone()
-                })?;
+                let id = self
+                    .publish(&fallback, ctx.cutoff)
+                    .await
+                    .map_err(|e| SinkError {
+                        message: format!(
+                            "{}; the minimal alert too: {}",
+                            refused.message, e.message
+                        ),
+                        ..refused.clone()
+                    })?;
                 tracing::warn!(error = %refused.message, "SNS refused the full alert; a minimal one was published");
                 let note = format!(
                     " (the full alert was refused: {}; a minimal one was sent)",
@@ -530,8 +538,8 @@ fn refused_for_content(e: &SinkError) -> bool {
 }
 
 impl SnsSink {
-    /// Publishes one alert; its message id on success.
-    async fn publish(&self, alert: &Alert) -> Result<String, SinkError> {
+    /// Publishes one alert, ending before `cutoff`; its message id on success.
+    async fn publish(&self, alert: &Alert, cutoff: Option<Instant>) -> Result<String, SinkError> {
         let out = self
             .client
             .publish()
@@ -555,6 +563,8 @@ impl SnsSink {
             out.message_attributes("changes", attribute("String.Array", kinds))
         };
         let out = out
+            .customize()
+            .config_override(aws_sdk_sns::Config::builder().timeout_config(timeouts_until(cutoff)))
             .send()
             .await
             .map_err(|e| SinkError::from_sdk("Publish", &e))?;
