@@ -515,3 +515,98 @@ async fn sts_throttling_that_persists_fails_the_member_accounts_only() {
     assert_eq!(ok, [OWN, OWN]);
     assert_eq!(named(&r, "own-core", ResourceType::Subnet).used, 200);
 }
+
+/// STS through the real client and its XML parsing, with an HTTP client that answers
+/// every AssumeRole with credentials expiring `lifetimes[n]` from now (the n-th call,
+/// the last one repeated), keyed `ASIA<n>`. Returns the account access and the count
+/// of AssumeRole calls.
+fn sts_answering(
+    lifetimes: Vec<std::time::Duration>,
+) -> (
+    ipam_monitor::source::accounts::AccountAccess,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use aws_smithy_types::body::SdkBody;
+    use aws_smithy_types::date_time::{DateTime, Format};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::SystemTime;
+
+    let calls = std::sync::Arc::new(AtomicUsize::new(0));
+    let counted = calls.clone();
+    let http = aws_smithy_http_client::test_util::infallible_client_fn(move |req| {
+        let body = std::str::from_utf8(req.body().bytes().unwrap_or_default()).unwrap();
+        assert!(
+            body.contains("Action=AssumeRole"),
+            "only AssumeRole: {body}"
+        );
+        let n = counted.fetch_add(1, Ordering::SeqCst);
+        let life = lifetimes[n.min(lifetimes.len() - 1)];
+        let expires = DateTime::from(SystemTime::now() + life)
+            .fmt(Format::DateTime)
+            .unwrap();
+        let xml = format!(
+            r#"<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleResult>
+    <Credentials>
+      <AccessKeyId>ASIA{n}</AccessKeyId>
+      <SecretAccessKey>secret{n}</SecretAccessKey>
+      <SessionToken>token{n}</SessionToken>
+      <Expiration>{expires}</Expiration>
+    </Credentials>
+    <AssumedRoleUser>
+      <AssumedRoleId>AROAEXAMPLE:ipam-monitor</AssumedRoleId>
+      <Arn>arn:aws:sts::{MEMBER_A}:assumed-role/{ROLE}/ipam-monitor</Arn>
+    </AssumedRoleUser>
+  </AssumeRoleResult>
+  <ResponseMetadata><RequestId>req-{n}</RequestId></ResponseMetadata>
+</AssumeRoleResponse>"#
+        );
+        aws_smithy_runtime_api::http::Response::new(200.try_into().unwrap(), SdkBody::from(xml))
+            .try_into_http1x()
+            .unwrap()
+    });
+    let sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_sdk_sts::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sts::config::SharedCredentialsProvider::new(
+            Credentials::new("AKID", "secret", None, None, "test"),
+        ))
+        .http_client(http)
+        .build();
+    let access = ipam_monitor::source::accounts::AccountAccess::new(&sdk, Some(ROLE.to_string()));
+    (access, calls)
+}
+
+#[tokio::test]
+async fn member_credentials_close_to_expiry_are_assumed_again_and_fresh_ones_reused() {
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+    // The first credentials expire in 5 minutes, inside the 20 minutes a use must have
+    // left; the next ones last an hour.
+    let (access, calls) =
+        sts_answering(vec![Duration::from_secs(5 * 60), Duration::from_secs(3600)]);
+    let key = |c: Option<Credentials>| c.expect("a member account").access_key_id().to_string();
+
+    let first = access.credentials_for(MEMBER_A).await.unwrap();
+    assert_eq!(key(first), "ASIA0");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+
+    // Too close to expiry: the next use assumes the role again.
+    let second = access.credentials_for(MEMBER_A).await.unwrap();
+    assert_eq!(key(second), "ASIA1");
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "expiring credentials refreshed"
+    );
+
+    // An hour left: reused, no AssumeRole.
+    let third = access.credentials_for(MEMBER_A).await.unwrap();
+    assert_eq!(key(third), "ASIA1");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "fresh credentials reused");
+
+    // Another account has its own credentials.
+    let other = access.credentials_for(MEMBER_B).await.unwrap();
+    assert_eq!(key(other), "ASIA2");
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
