@@ -133,6 +133,8 @@ invoke: venv build
 # Release builds as `sam build` makes the Lambda: without the default `test-util`
 # feature (Cargo.toml), so none of the SDK's test helpers are compiled in.
 RELEASE_BUILD := cargo build --release --no-default-features
+# Where it puts the binaries: cargo's CARGO_TARGET_DIR when set (a shared target dir).
+RELEASE_DIR := $(or $(CARGO_TARGET_DIR),target)/release
 
 release:
 	$(RELEASE_BUILD) --bin bootstrap
@@ -176,22 +178,22 @@ bench-address-map:
 	taskset -c $(BENCH_CPU) bench/target/release/address_map 15
 
 bench-size:
-	@echo "== [bench c] release binary size: target/release/bootstrap =="
+	@echo "== [bench c] release binary size: $(RELEASE_DIR)/bootstrap =="
 	$(RELEASE_BUILD) --bin bootstrap
-	@stat -c '%s bytes  %n' target/release/bootstrap
-	@ls -lh target/release/bootstrap
+	@stat -c '%s bytes  %n' $(RELEASE_DIR)/bootstrap
+	@ls -lh $(RELEASE_DIR)/bootstrap
 
 bench-cold-start: venv
 	@echo "== [bench c] cold start: runtime ready, first answer, and under cargo lambda watch =="
 	$(RELEASE_BUILD) --bin bootstrap
-	$(VPY) bench/cold_start.py
+	$(VPY) bench/cold_start.py --binary $(RELEASE_DIR)/bootstrap
 
 bench-ipam-org: venv
 	@echo "== [bench b] IPAM only: a 10k-subnet, 50-account organization from the IPAM account =="
 	$(RELEASE_BUILD) --bin ipam-monitor-local
-	$(VPY) emulator/bench_ipam_org.py --binary target/release/ipam-monitor-local
+	$(VPY) emulator/bench_ipam_org.py --binary $(RELEASE_DIR)/ipam-monitor-local
 
 bench-emulator: venv
 	@echo "== [bench b] full runs against the emulator at $(BENCH_SIZES) subnets =="
 	$(RELEASE_BUILD) --bin ipam-monitor-local
-	$(VPY) bench/emulator_bench.py --sizes $(BENCH_SIZES) --tags $(BENCH_TAGS) --binary target/release/ipam-monitor-local
+	$(VPY) bench/emulator_bench.py --sizes $(BENCH_SIZES) --tags $(BENCH_TAGS) --binary $(RELEASE_DIR)/ipam-monitor-local
