@@ -1495,3 +1495,42 @@ async fn a_region_not_opted_in_fails_its_scope_once_with_aws_code() {
     assert!(err.message.contains("not subscribed"), "{}", err.message);
     assert_eq!(vpcs.num_calls(), 1, "not retried");
 }
+
+#[tokio::test]
+async fn connection_refused_is_the_scopes_error_naming_the_call() {
+    // A port nothing listens on: bound, read, and closed again.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    // The production settings: the clients' timeouts, adaptive retries, 5 attempts.
+    let conf = aws_sdk_ec2::Config::builder()
+        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+        .region(aws_sdk_ec2::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "AKID", "secret", None, None, "test",
+        ))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .timeout_config(ipam_monitor::aws::setup::timeout_config())
+        .retry_config(ipam_monitor::aws::setup::retry_config(Default::default()))
+        .build();
+    let client = scope_client(&conf, &scope(), None);
+    // The guard only keeps a regression from hanging the test.
+    let err = tokio::time::timeout(Duration::from_secs(60), scan_region(&client, &scope()))
+        .await
+        .expect("retries of a refused connection end")
+        .expect_err("nothing listens");
+    assert_eq!(
+        (
+            err.operation.as_str(),
+            err.region.as_str(),
+            err.code.as_deref()
+        ),
+        ("DescribeVpcs", REGION, None)
+    );
+    assert!(
+        err.message.to_lowercase().contains("connect") || err.message.contains("dispatch"),
+        "{}",
+        err.message
+    );
+}
