@@ -173,9 +173,11 @@ bench-rss:
 	taskset -c $(BENCH_CPU) bench/target/release/peak_rss
 
 bench-address-map:
-	@echo "== [bench a] address maps: 10k subnets, 200k interfaces, one core (target < 200 ms) =="
+	@echo "== [bench a] address maps: 10k subnets, 200k interfaces in 10 scopes, one core (targets < 200 ms, < 128 MB) =="
 	cd bench && cargo build --release --bins --benches
 	taskset -c $(BENCH_CPU) bench/target/release/address_map 15
+	@echo "== [bench a] address maps, the old shape: every interface held, then mapped (peak RSS for comparison) =="
+	taskset -c $(BENCH_CPU) bench/target/release/address_map 1 --hold-all
 
 bench-size:
 	@echo "== [bench c] release binary size: $(RELEASE_DIR)/bootstrap =="
