@@ -38,7 +38,9 @@ mod trend;
 mod vpc;
 
 use crate::domain::fast;
+use crate::domain::addresses::MappedSubnet;
 use crate::domain::inventory::{Inventory, Subnet, Tags, Vpc};
+use crate::domain::text::Text;
 pub use crate::domain::report::Calculated;
 use crate::domain::report::{
     AppliedThresholds, OverlapGroup, RecordSource, ResourceRecord, ResourceType, Summary,
@@ -112,9 +114,10 @@ pub fn calculate_with(
     let subnets = shared::first_copies(subnets, shared::subnet_key);
     let pools = shared::first_copies(pools, shared::pool_key);
 
-    let maps: FastMap<VpcKey<'_>, _> = subnet_maps
-        .iter()
-        .map(|(region, m)| ((region.as_str(), m.subnet_id.as_str()), m))
+    // Owned, so that each map moves into its record rather than being copied.
+    let mut maps: FastMap<(Text, Text), MappedSubnet> = subnet_maps
+        .into_iter()
+        .map(|(region, m)| ((region, m.subnet_id.clone()), m))
         .collect();
     let vpc_index = index_vpcs(&vpcs);
     let mut resources = Vec::with_capacity(vpcs.len() + subnets.len() + pools.len());
@@ -129,7 +132,7 @@ pub fn calculate_with(
         let seen = subnet::SubnetContext {
             managed: ipam.subnet_managed(&s, vpc),
             ipam_observed: ipam.subnet_observation(&s),
-            mapped: maps.get(&shared::subnet_key(&s)).copied(),
+            mapped: maps.remove(&(s.region.clone(), s.id.clone())),
         };
         resources.push(subnet::subnet_record(s, &run, seen));
     }

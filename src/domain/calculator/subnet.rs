@@ -97,13 +97,13 @@ fn measure(s: &Subnet, warnings: &mut Vec<String>) -> Figures {
 }
 
 /// What the calculator knows of a subnet besides its own listing.
-pub struct SubnetContext<'a> {
+pub struct SubnetContext {
     /// Whether an IPAM allocation covers the VPC block that holds it.
     pub managed: Option<bool>,
     /// IPAM's view of its IPv4 CIDR.
     pub ipam_observed: Option<IpamObservation>,
     /// The map its owner's address sweep made of it.
-    pub mapped: Option<&'a MappedSubnet>,
+    pub mapped: Option<MappedSubnet>,
 }
 
 /// A subnet's record.
@@ -136,8 +136,8 @@ pub fn subnet_record(mut s: Subnet, run: &RunThresholds, seen: SubnetContext) ->
     }
 
     let address_map = mapped.map(|m| {
-        warnings.extend(m.warnings.iter().cloned());
-        Box::new(m.map.clone())
+        warnings.extend(m.warnings);
+        Box::new(m.map)
     });
     if let Some(map) = &address_map {
         if let Some(detail) =
