@@ -70,7 +70,7 @@ async fn eks_mode_maps_the_cluster_subnets_with_hand_computed_free_prefixes() {
     // The node's own interface, two CNI interfaces and a detached one.
     assert_eq!(map.interfaces, 4);
     assert_eq!(
-        (map.detached.interfaces, map.detached.ipv4_addresses),
+        (map.detached.interfaces, map.detached.addresses_held),
         (1, 2)
     );
     assert_eq!(map.ipv4_prefixes, 2);

@@ -190,7 +190,7 @@ async fn eks_mode_filters_by_the_accounts_own_cluster_subnets_and_reads_every_pa
         &[&no_vpcs(), &subnets(), &first, &second, &reservations],
     );
 
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks, None)
         .await
         .expect("scan succeeds");
     assert!(
@@ -201,7 +201,7 @@ async fn eks_mode_filters_by_the_accounts_own_cluster_subnets_and_reads_every_pa
     // Neither the untagged subnet nor the one another account owns.
     assert_eq!(inv.addresses.subnets.len(), 1);
     let eks = mapped(&inv, "subnet-eks");
-    let m = &eks.map;
+    let m = eks.map.as_ref().unwrap();
     // Both pages' interfaces: 10.0.0.10 and .11 and the /28 prefix on the CNI one, and
     // .77 on the detached one, read from the top level of an older answer shape.
     assert_eq!((m.interfaces, m.ipv4_addresses, m.ipv4_prefixes), (2, 3, 1));
@@ -211,7 +211,7 @@ async fn eks_mode_filters_by_the_accounts_own_cluster_subnets_and_reads_every_pa
             holder: Holder::Eks,
             usage: Usage {
                 interfaces: 2,
-                ipv4_addresses: 19
+                addresses_held: 19
             }
         }]
     );
@@ -219,7 +219,7 @@ async fn eks_mode_filters_by_the_accounts_own_cluster_subnets_and_reads_every_pa
         m.detached,
         Usage {
             interfaces: 1,
-            ipv4_addresses: 1
+            addresses_held: 1
         }
     );
     // The explicit /27; the prefix reservation stays free for prefixes, the malformed
@@ -258,7 +258,7 @@ async fn all_mode_sweeps_unfiltered_and_keeps_only_the_accounts_own_subnets() {
         &[&no_vpcs(), &subnets(), &sweep, &reservations],
     );
 
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::All)
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::All, None)
         .await
         .expect("scan succeeds");
     let ids: Vec<&str> = inv
@@ -269,13 +269,20 @@ async fn all_mode_sweeps_unfiltered_and_keeps_only_the_accounts_own_subnets() {
         .collect();
     assert_eq!(ids, ["subnet-eks", "subnet-plain"]);
     let plain = mapped(&inv, "subnet-plain");
-    let m = &plain.map;
+    let m = plain.map.as_ref().unwrap();
     assert_eq!(m.interfaces, 2);
     assert_eq!(m.holders.len(), 1);
     assert_eq!(m.holders[0].holder, Holder::Instance);
     // Reservations are read for cluster subnets only.
     assert_eq!(m.reserved_addresses, None);
-    assert_eq!(mapped(&inv, "subnet-eks").map.reserved_addresses, Some(0));
+    assert_eq!(
+        mapped(&inv, "subnet-eks")
+            .map
+            .as_ref()
+            .unwrap()
+            .reserved_addresses,
+        Some(0)
+    );
     // The malformed address and the IPv6 "prefix" are skipped, each named.
     assert_eq!((m.ipv4_addresses, m.ipv4_prefixes), (2, 0));
     assert_eq!(plain.warnings.len(), 2, "{:?}", plain.warnings);
@@ -294,12 +301,11 @@ async fn a_denied_interface_sweep_keeps_the_subnets_and_their_counts() {
     });
     let client = mocked(RuleMode::MatchAny, &[&no_vpcs(), &subnets(), &denied]);
 
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks, None)
         .await
         .expect("the scope itself is read");
     assert_eq!(inv.subnets.len(), 3);
     assert!(inv.subnets.iter().all(|s| s.available_ips == Some(200)));
-    assert!(inv.addresses.subnets.is_empty());
     let e = &inv.addresses.errors[0];
     assert_eq!(
         (e.operation.as_str(), e.code.as_deref(), e.region.as_str()),
@@ -309,14 +315,15 @@ async fn a_denied_interface_sweep_keeps_the_subnets_and_their_counts() {
             REGION
         )
     );
-    // The subnet that would have been mapped says why it is not.
-    let eks = inv.subnets.iter().find(|s| s.id == "subnet-eks").unwrap();
+    // The subnet that would have been mapped is listed without a map, saying why;
+    // the others are not listed at all.
+    let eks = mapped(&inv, "subnet-eks");
+    assert_eq!(inv.addresses.subnets.len(), 1);
+    assert_eq!(eks.map, None);
     assert_eq!(
         eks.warnings,
         ["address map not read: DescribeNetworkInterfaces failed (see errors)"]
     );
-    let plain = inv.subnets.iter().find(|s| s.id == "subnet-plain").unwrap();
-    assert!(plain.warnings.is_empty());
 }
 
 #[tokio::test]
@@ -335,10 +342,19 @@ async fn a_denied_reservation_call_maps_the_subnet_without_reservations() {
         &[&no_vpcs(), &subnets(), &sweep, &denied],
     );
 
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks, None)
         .await
         .expect("scan succeeds");
-    assert_eq!(mapped(&inv, "subnet-eks").map.reserved_addresses, None);
+    // Mapped without its reservations, and it says so: explicit ones count as free.
+    let eks = mapped(&inv, "subnet-eks");
+    let map = eks.map.as_ref().expect("mapped from its interfaces");
+    assert_eq!(map.reserved_addresses, None);
+    // No interface: only AWS's reserved addresses, in the first and last /28.
+    assert_eq!(map.free_prefixes, 14);
+    assert_eq!(
+        eks.warnings,
+        ["CIDR reservations not read: GetSubnetCidrReservations failed (see errors); explicit reservations count as free"]
+    );
     let operations: Vec<&str> = inv
         .addresses
         .errors
@@ -352,7 +368,7 @@ async fn a_denied_reservation_call_maps_the_subnet_without_reservations() {
 async fn off_and_no_cluster_subnet_make_no_call() {
     // No DescribeNetworkInterfaces rule: a call would fail the test's mock client.
     let client = mocked(RuleMode::MatchAny, &[&no_vpcs(), &subnets()]);
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Off)
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Off, None)
         .await
         .expect("scan succeeds");
     assert_eq!(inv.addresses, Default::default());
@@ -371,7 +387,7 @@ async fn off_and_no_cluster_subnet_make_no_call() {
             .build()
     });
     let client = mocked(RuleMode::MatchAny, &[&no_vpcs(), &untagged]);
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks, None)
         .await
         .expect("scan succeeds");
     assert_eq!(inv.addresses, Default::default());
@@ -432,10 +448,71 @@ async fn a_sweep_takes_one_call_per_thousand_interfaces() {
         &[&no_vpcs(), &wide, &pages, &reservations],
     );
 
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks)
+    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks, None)
         .await
         .expect("scan succeeds");
     assert_eq!(served.load(Ordering::SeqCst), 3);
-    let m = &mapped(&inv, "subnet-eks").map;
+    let m = mapped(&inv, "subnet-eks").map.as_ref().unwrap();
     assert_eq!((m.interfaces, m.ipv4_addresses), (2_500, 2_500));
+}
+
+#[tokio::test]
+async fn a_sweep_not_done_in_time_leaves_its_subnets_unmapped() {
+    use ipam_monitor::source::addresses::sweep;
+    // An endpoint that accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let conf = aws_sdk_ec2::Config::builder()
+        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+        .region(aws_sdk_ec2::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "AKID", "secret", None, None, "test",
+        ))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .timeout_config(ipam_monitor::aws::setup::timeout_config())
+        .build();
+    let client = Client::from_conf(conf);
+    let cluster_subnet = ipam_monitor::domain::inventory::Subnet {
+        id: "subnet-eks".into(),
+        vpc_id: "vpc-1".into(),
+        account_id: ACCOUNT.into(),
+        region: REGION.into(),
+        availability_zone: "eu-west-1a".into(),
+        ipv4_cidr: Some("10.0.0.0/24".parse().unwrap()),
+        ipv6_cidrs: vec![],
+        available_ips: Some(200),
+        tags: [("kubernetes.io/cluster/prod", "owned")]
+            .into_iter()
+            .collect(),
+        warnings: vec![],
+    };
+    let until = std::time::Instant::now() + std::time::Duration::from_millis(300);
+    // The guard only keeps a regression from hanging the test (the SDK would wait
+    // 30 s per attempt).
+    let found = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        sweep(
+            &client,
+            &scope(),
+            &[cluster_subnet],
+            AddressMapMode::Eks,
+            Some(until),
+        ),
+    )
+    .await
+    .expect("the sweep gives up at its deadline");
+    let e = &found.errors[0];
+    assert_eq!(
+        (e.operation.as_str(), e.code.as_deref()),
+        ("DescribeNetworkInterfaces", Some("DeadlineExceeded"))
+    );
+    assert_eq!(found.subnets.len(), 1);
+    assert_eq!(found.subnets[0].map, None);
+    held.abort();
 }

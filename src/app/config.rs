@@ -287,11 +287,11 @@ impl Config {
             c.thresholds.min_free_block = Some(n);
         }
         if let Some(v) = get(ENV_MIN_FREE_PREFIXES) {
-            let n = v.parse::<u32>().map_err(|_| {
+            let n = v.parse::<u16>().map_err(|_| {
                 bad(
                     ENV_MIN_FREE_PREFIXES,
                     &v,
-                    "a whole number of /28 blocks, 0 or more",
+                    "a whole number of /28 blocks, 0 to 65535",
                 )
             })?;
             c.thresholds.min_free_prefixes = Some(n);

@@ -142,7 +142,7 @@ pub async fn monitor<S: NetworkSource>(
         .map(|job| async move {
             match job {
                 Job::Network(scope) => {
-                    let found = source.scan(&scope).await;
+                    let found = source.scan_until(&scope, cutoff).await;
                     Done::Network(scope, found)
                 }
                 Job::Ipam(scope) => {

@@ -198,7 +198,7 @@ fn address_map_section(out: &mut String, report: &Report) {
         let holders: Vec<String> = m
             .holders
             .iter()
-            .map(|h| format!("{} {}", h.holder.as_str(), h.usage.ipv4_addresses))
+            .map(|h| format!("{} {}", h.holder.as_str(), h.usage.addresses_held))
             .collect();
         let _ = write!(
             out,
@@ -216,7 +216,7 @@ fn address_map_section(out: &mut String, report: &Report) {
             let _ = write!(
                 out,
                 "; {} detached holding {} addresses",
-                m.detached.interfaces, m.detached.ipv4_addresses
+                m.detached.interfaces, m.detached.addresses_held
             );
         }
         let _ = writeln!(out);

@@ -59,7 +59,8 @@ pub struct SubnetAddresses {
 #[derive(Debug, Clone, PartialEq)]
 pub struct MappedSubnet {
     pub subnet_id: Text,
-    pub map: AddressMap,
+    /// `None`: selected, but the sweep failed or ran out of time (see `warnings`).
+    pub map: Option<AddressMap>,
     /// What was skipped while reading its interfaces and reservations.
     pub warnings: Vec<String>,
 }
@@ -94,7 +95,7 @@ pub struct AddressMap {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Usage {
     pub interfaces: u32,
-    pub ipv4_addresses: u32,
+    pub addresses_held: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -234,7 +234,7 @@ pub struct AppliedThresholds {
     pub critical_percent: f64,
     pub min_free_addresses: Option<u64>,
     pub min_free_block: Option<u8>,
-    pub min_free_prefixes: Option<u32>,
+    pub min_free_prefixes: Option<u16>,
     pub source: ThresholdSource,
 }
 
@@ -430,18 +430,14 @@ pub enum KindDetails {
     Subnet {
         /// `ec2`, or `ipam` for a subnet only IPAM knows (measured from its IpUsage).
         source: RecordSource,
-        /// The EKS clusters the subnet is tagged for (`kubernetes.io/cluster/<name>`).
-        #[serde(skip_serializing_if = "Vec::is_empty")]
-        eks_clusters: Vec<Text>,
-        /// IPAM's own figures for the subnet's IPv4 CIDR (GetIpamResourceCidrs).
-        /// Boxed, like `address_map`: the largest variant sets every record's size.
+        /// IPAM's own figures for the subnet's IPv4 CIDR (GetIpamResourceCidrs). Not
+        /// boxed: with an IPAM nearly every subnet has them.
         #[serde(skip_serializing_if = "Option::is_none")]
-        ipam_observed: Option<Box<IpamObservation>>,
-        /// Who holds the subnet's addresses and the room left for /28 prefixes;
-        /// absent when the subnet was not mapped (`ADDRESS_MAP`). Boxed: most
-        /// subnets have none.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        address_map: Option<Box<AddressMap>>,
+        ipam_observed: Option<IpamObservation>,
+        /// EKS cluster tags and the address map. Boxed: few subnets have either, and
+        /// the largest variant sets the size of every record.
+        #[serde(flatten)]
+        addressing: Option<Box<Addressing>>,
     },
     Vpc {
         source: RecordSource,
@@ -495,28 +491,50 @@ impl ResourceRecord {
         }
     }
 
-    pub fn address_map(&self) -> Option<&AddressMap> {
+    fn addressing(&self) -> Option<&Addressing> {
         match &self.kind {
-            KindDetails::Subnet { address_map, .. } => address_map.as_deref(),
+            KindDetails::Subnet { addressing, .. } => addressing.as_deref(),
             _ => None,
         }
     }
 
+    pub fn address_map(&self) -> Option<&AddressMap> {
+        self.addressing()?.address_map.as_ref()
+    }
+
+    /// The subnet was to be mapped and was not, this run.
+    pub fn map_unread(&self) -> bool {
+        self.addressing().is_some_and(|a| a.map_unread)
+    }
+
     /// The EKS clusters a subnet is tagged for.
     pub fn eks_clusters(&self) -> &[Text] {
-        match &self.kind {
-            KindDetails::Subnet { eks_clusters, .. } => eks_clusters,
-            _ => &[],
-        }
+        self.addressing().map_or(&[], |a| &a.eks_clusters)
     }
 
     /// IPAM's figures for a subnet; a VPC's are in its `cidr_blocks`.
     pub fn ipam_observed(&self) -> Option<&IpamObservation> {
         match &self.kind {
-            KindDetails::Subnet { ipam_observed, .. } => ipam_observed.as_deref(),
+            KindDetails::Subnet { ipam_observed, .. } => ipam_observed.as_ref(),
             _ => None,
         }
     }
+}
+
+/// What a subnet tagged for EKS or mapped by its owner's sweep has beside its counts.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Addressing {
+    /// The EKS clusters the subnet is tagged for (`kubernetes.io/cluster/<name>`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub eks_clusters: Vec<Text>,
+    /// Who holds the subnet's addresses and the room left for /28 prefixes; absent
+    /// when the subnet was not mapped (`ADDRESS_MAP`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_map: Option<AddressMap>,
+    /// The subnet was to be mapped and its sweep failed or ran out of time (the
+    /// warnings say which): its /28 headroom is unknown this run, not recovered.
+    #[serde(skip)]
+    pub map_unread: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -535,8 +553,9 @@ pub struct PoolDetails {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IpamObservation {
     pub ipam_pool_id: Option<Text>,
-    /// IPAM's `IpUsage` as a percentage.
-    pub ip_usage_percent: Option<f64>,
+    /// IPAM's `IpUsage` as a percentage, two decimals. f32 (exact enough for two
+    /// decimals): with an IPAM nearly every subnet record keeps one.
+    pub ip_usage_percent: Option<f32>,
     pub compliance_status: Option<Text>,
     pub overlap_status: Option<Text>,
     pub management_state: Option<Text>,

@@ -71,7 +71,7 @@ pub struct Thresholds {
     /// Prefix headroom, opt-in: a subnet with an address map and this many free
     /// aligned /28 blocks or fewer is at least WARNING (EKS prefix delegation fails
     /// without one). No default: a /27 or /28 subnet never has a free /28.
-    pub min_free_prefixes: Option<u32>,
+    pub min_free_prefixes: Option<u16>,
 }
 
 impl Default for Thresholds {
@@ -161,9 +161,9 @@ pub fn free_block_breach(min_prefix: Option<u8>, largest: Option<&IpNet>) -> Opt
 
 /// The prefix headroom rule: breached when a mapped subnet has `free` aligned /28
 /// blocks or fewer left than `floor`.
-pub fn free_prefixes_breach(floor: Option<u32>, free: u32) -> Option<String> {
+pub fn free_prefixes_breach(floor: Option<u16>, free: u32) -> Option<String> {
     let floor = floor?;
-    (free <= floor).then(|| {
+    (free <= u32::from(floor)).then(|| {
         format!(
             "{free} free aligned /28 blocks <= floor {floor} (EKS prefix delegation needs them)"
         )
@@ -271,8 +271,8 @@ impl Thresholds {
                 touched = true;
             }
             if let Some(v) = tags.get(TAG_MIN_FREE_PREFIXES) {
-                t.min_free_prefixes = Some(v.trim().parse::<u32>().map_err(|_| {
-                    format!("tag {TAG_MIN_FREE_PREFIXES}={v:?} is not a whole number of /28 blocks")
+                t.min_free_prefixes = Some(v.trim().parse::<u16>().map_err(|_| {
+                    format!("tag {TAG_MIN_FREE_PREFIXES}={v:?} is not a whole number of /28 blocks, 0 to 65535")
                 })?);
                 touched = true;
             }

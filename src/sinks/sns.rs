@@ -92,7 +92,7 @@ fn entry(r: &ResourceRecord) -> String {
             let _ = write!(
                 s,
                 ", {} detached interfaces holding {} addresses",
-                map.detached.interfaces, map.detached.ipv4_addresses
+                map.detached.interfaces, map.detached.addresses_held
             );
         }
     }

@@ -17,6 +17,7 @@ use aws_sdk_ec2::Client;
 use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
 
 /// The largest page DescribeNetworkInterfaces and GetSubnetCidrReservations accept.
 const PAGE_SIZE: i32 = 1000;
@@ -36,47 +37,98 @@ pub enum AddressMapMode {
     All,
 }
 
+/// When a scope's address sweep must give up, for a scan cut at `cutoff`: a tenth of
+/// the time left before it (at most 2 s), so that the scope's VPCs and subnets, read
+/// before the sweep, arrive in time to be kept.
+pub fn sweep_deadline(cutoff: Instant) -> Instant {
+    let left = cutoff.saturating_duration_since(Instant::now());
+    cutoff - (left / 10).min(Duration::from_secs(2))
+}
+
 /// Maps the subnets `mode` selects among `subnets` (the scope's own, just listed).
 /// Only a subnet's owner sees every interface in it, so subnets shared into the scope
-/// through AWS RAM are left to their owner's scope. A failed interface sweep leaves
-/// the subnets unmapped, with a warning on each and the error in the sweep.
+/// through AWS RAM are left to their owner's scope. A sweep that fails, or is not done
+/// by `until`, leaves the selected subnets with their address counts and no map: each
+/// gets an entry without one (saying why), and the error is in the sweep.
 pub async fn sweep(
     client: &Client,
     scope: &Scope,
-    subnets: &mut [Subnet],
+    subnets: &[Subnet],
     mode: AddressMapMode,
+    until: Option<Instant>,
 ) -> AddressSweep {
-    let chosen: Vec<usize> = subnets
+    let chosen: Vec<&Subnet> = subnets
         .iter()
-        .enumerate()
-        .filter(|(_, s)| mapped(s, scope, mode))
-        .map(|(i, _)| i)
+        .filter(|s| selected(s, scope, mode))
         .collect();
     let mut found = AddressSweep::default();
     if chosen.is_empty() {
         return found;
     }
-    let ids: Vec<&str> = chosen.iter().map(|&i| subnets[i].id.as_str()).collect();
-    let mut by_subnet = match interfaces(client, scope, &ids, mode).await {
-        Ok(by_subnet) => by_subnet,
-        Err(e) => {
-            let why = format!("address map not read: {} failed (see errors)", e.operation);
-            for &i in &chosen {
-                subnets[i].warnings.push(why.clone());
-            }
-            tracing::warn!(scope = %scope, error = %e.message, "address sweep failed: subnets keep their address counts, without a map");
-            found.errors.push(e);
-            return found;
-        }
+    let read = map_subnets(client, scope, &chosen, mode);
+    let read = match until {
+        Some(at) => tokio::time::timeout_at(at.into(), read)
+            .await
+            .unwrap_or_else(|_| Err(too_slow(scope))),
+        None => read.await,
     };
-    for &i in &chosen {
-        let s = &subnets[i];
+    match read {
+        Ok((maps, errors)) => {
+            found.subnets = maps;
+            found.errors = errors;
+        }
+        Err(e) => {
+            tracing::warn!(scope = %scope, error = %e.message, "address sweep failed: subnets keep their address counts, without a map");
+            let why = format!("address map not read: {} failed (see errors)", e.operation);
+            found.subnets = chosen
+                .iter()
+                .map(|s| MappedSubnet {
+                    subnet_id: s.id.clone(),
+                    map: None,
+                    warnings: vec![why.clone()],
+                })
+                .collect();
+            found.errors.push(e);
+        }
+    }
+    found
+}
+
+/// The error of a sweep the scan's deadline cut.
+fn too_slow(scope: &Scope) -> ScanError {
+    ScanError {
+        account_id: scope.account_id.clone(),
+        region: scope.region.clone(),
+        operation: "DescribeNetworkInterfaces".into(),
+        code: Some("DeadlineExceeded".into()),
+        message: "the address sweep was not done in the time the scan had; the subnets keep their address counts, without a map".into(),
+    }
+}
+
+/// Reads the interfaces of the `chosen` subnets and, for those tagged for a cluster,
+/// their CIDR reservations, and maps each subnet. A failed reservation call costs
+/// only that subnet's reservations (its error is returned beside the maps).
+async fn map_subnets(
+    client: &Client,
+    scope: &Scope,
+    chosen: &[&Subnet],
+    mode: AddressMapMode,
+) -> Result<(Vec<MappedSubnet>, Vec<ScanError>), ScanError> {
+    let ids: Vec<&str> = chosen.iter().map(|s| s.id.as_str()).collect();
+    let mut by_subnet = interfaces(client, scope, &ids, mode).await?;
+    let mut maps = Vec::with_capacity(chosen.len());
+    let mut errors = Vec::new();
+    for s in chosen {
         let (interfaces, mut warnings) = by_subnet.remove(s.id.as_str()).unwrap_or_default();
         let reservations = if s.tags.eks_clusters().next().is_some() {
             match reservations(client, scope, &s.id, &mut warnings).await {
                 Ok(r) => Some(r),
                 Err(e) => {
-                    found.errors.push(e);
+                    warnings.push(format!(
+                        "CIDR reservations not read: {} failed (see errors); explicit reservations count as free",
+                        e.operation
+                    ));
+                    errors.push(e);
                     None
                 }
             }
@@ -84,7 +136,7 @@ pub async fn sweep(
             None
         };
         let Some(IpNet::V4(cidr)) = s.ipv4_cidr else {
-            continue; // `mapped` chose IPv4 subnets only
+            continue; // `selected` chose IPv4 subnets only
         };
         let found_here = SubnetAddresses {
             subnet_id: s.id.clone(),
@@ -93,17 +145,17 @@ pub async fn sweep(
             warnings,
         };
         // The interfaces go once the map is made: an organization's would not fit.
-        found.subnets.push(MappedSubnet {
-            map: address_map(&cidr, &found_here),
+        maps.push(MappedSubnet {
+            map: Some(address_map(&cidr, &found_here)),
             subnet_id: found_here.subnet_id,
             warnings: found_here.warnings,
         });
     }
-    found
+    Ok((maps, errors))
 }
 
 /// Whether `mode` maps subnet `s` from this scope.
-fn mapped(s: &Subnet, scope: &Scope, mode: AddressMapMode) -> bool {
+fn selected(s: &Subnet, scope: &Scope, mode: AddressMapMode) -> bool {
     let mappable = !s.id.is_empty() && s.ipv4_cidr.is_some() && *s.account_id == scope.account_id;
     match mode {
         AddressMapMode::Off => false,
@@ -231,6 +283,7 @@ async fn reservations(
 ) -> Result<Vec<CidrReservation>, ScanError> {
     let mut found = Vec::new();
     let mut token: Option<String> = None;
+    let mut seen_tokens = std::collections::HashSet::new();
     loop {
         let page = client
             .get_subnet_cidr_reservations()
@@ -272,7 +325,16 @@ async fn reservations(
             found.push(CidrReservation { cidr, kind });
         }
         match page.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            // A token that repeats would page forever.
+            Some(t) if !t.is_empty() && seen_tokens.insert(t.to_string()) => {
+                token = Some(t.to_string())
+            }
+            Some(t) if !t.is_empty() => {
+                warnings.push(format!(
+                    "GetSubnetCidrReservations repeated its NextToken {t:?}; paging stopped"
+                ));
+                return Ok(found);
+            }
             _ => return Ok(found),
         }
     }

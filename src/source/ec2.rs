@@ -11,6 +11,7 @@ use crate::domain::inventory::{IpamInventory, ScanError, Scope, ScopeInventory, 
 use aws_sdk_ec2::config::retry::RetryPartition;
 use aws_sdk_ec2::config::Credentials;
 use aws_sdk_ec2::Client;
+use std::time::Instant;
 
 /// The largest page DescribeVpcs and DescribeSubnets accept.
 pub const PAGE_SIZE: i32 = 1000;
@@ -96,8 +97,17 @@ impl NetworkSource for Ec2Source {
     }
 
     async fn scan(&self, scope: &Scope) -> Result<ScopeInventory, ScanError> {
+        self.scan_until(scope, None).await
+    }
+
+    async fn scan_until(
+        &self,
+        scope: &Scope,
+        cutoff: Option<Instant>,
+    ) -> Result<ScopeInventory, ScanError> {
         let client = self.client_for(scope).await?;
-        scan_region_with(&client, scope, self.address_map).await
+        let sweep_until = cutoff.map(super::addresses::sweep_deadline);
+        scan_region_with(&client, scope, self.address_map, sweep_until).await
     }
 
     async fn scan_ipam(&self, scope: &Scope) -> Result<IpamInventory, ScanError> {
@@ -137,14 +147,16 @@ const IPV6: Option<Family> = Some(Family::Ipv6);
 /// One sweep of VPCs, one of subnets and one of connectivity for the whole region
 /// (not one call per VPC), without address maps.
 pub async fn scan_region(client: &Client, scope: &Scope) -> Result<ScopeInventory, ScanError> {
-    scan_region_with(client, scope, AddressMapMode::Off).await
+    scan_region_with(client, scope, AddressMapMode::Off, None).await
 }
 
-/// [`scan_region`], then the address sweep `address_map` asks for.
+/// [`scan_region`], then the address sweep `address_map` asks for, given up at
+/// `sweep_until` (the scope's VPCs and subnets are kept).
 pub async fn scan_region_with(
     client: &Client,
     scope: &Scope,
     address_map: AddressMapMode,
+    sweep_until: Option<Instant>,
 ) -> Result<ScopeInventory, ScanError> {
     let mut found = ScopeInventory::default();
 
@@ -174,7 +186,8 @@ pub async fn scan_region_with(
             .extend(page.subnets().iter().map(|s| map_subnet(s, scope)));
     }
     found.connectivity = super::connectivity::sweep(client, scope).await;
-    found.addresses = super::addresses::sweep(client, scope, &mut found.subnets, address_map).await;
+    found.addresses =
+        super::addresses::sweep(client, scope, &found.subnets, address_map, sweep_until).await;
     Ok(found)
 }
 

@@ -9,6 +9,7 @@ pub mod map;
 
 use crate::domain::inventory::{IpamInventory, ScanError, Scope, ScopeInventory};
 use std::future::Future;
+use std::time::Instant;
 
 /// Where VPCs and subnets come from. The EC2 adapter implements it over HTTP; flow
 /// tests use a plain fake.
@@ -29,6 +30,15 @@ pub trait NetworkSource: Send + Sync {
     /// Every VPC and subnet of one account in one region.
     fn scan(&self, scope: &Scope)
         -> impl Future<Output = Result<ScopeInventory, ScanError>> + Send;
+    /// [`NetworkSource::scan`], for a run whose scanning is cut at `cutoff`: optional
+    /// parts (the address sweep) give up in time for the rest to be kept.
+    fn scan_until(
+        &self,
+        scope: &Scope,
+        _cutoff: Option<Instant>,
+    ) -> impl Future<Output = Result<ScopeInventory, ScanError>> + Send {
+        self.scan(scope)
+    }
     /// The IPAMs homed in one account and region, with their pools and resource CIDRs.
     /// An error means nothing could be read (not even whether an IPAM is homed there);
     /// a call that fails after the IPAMs were found goes in [`IpamInventory::errors`]

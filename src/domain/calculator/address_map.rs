@@ -112,7 +112,7 @@ fn usage<'a>(interfaces: impl Iterator<Item = &'a NetworkInterface>) -> Usage {
 fn add(total: Usage, interface: &NetworkInterface) -> Usage {
     Usage {
         interfaces: total.interfaces.saturating_add(1),
-        ipv4_addresses: total.ipv4_addresses.saturating_add(ipv4_taken(interface)),
+        addresses_held: total.addresses_held.saturating_add(ipv4_taken(interface)),
     }
 }
 
@@ -246,7 +246,7 @@ mod tests {
         // One EKS interface: 1 address + 2 × 16 for its prefixes.
         let eks = Usage {
             interfaces: 1,
-            ipv4_addresses: 33,
+            addresses_held: 33,
         };
         assert_eq!(
             m.holders,
@@ -289,7 +289,7 @@ mod tests {
             m.detached,
             Usage {
                 interfaces: 2,
-                ipv4_addresses: 20
+                addresses_held: 20
             }
         );
         assert_eq!(m.interfaces, 3);
@@ -312,7 +312,7 @@ mod tests {
         let got: Vec<(Holder, u32, u32)> = m
             .holders
             .iter()
-            .map(|h| (h.holder, h.usage.interfaces, h.usage.ipv4_addresses))
+            .map(|h| (h.holder, h.usage.interfaces, h.usage.addresses_held))
             .collect();
         assert_eq!(
             got,
@@ -369,7 +369,7 @@ mod tests {
         assert_eq!(m.ipv6_addresses, u32::MAX);
         assert_eq!(m.ipv6_prefixes, u32::MAX);
         // A /0 holds 2^32 addresses: more than a u32 holds.
-        assert_eq!(m.holders[0].usage.ipv4_addresses, u32::MAX);
+        assert_eq!(m.holders[0].usage.addresses_held, u32::MAX);
         // And it covers the whole subnet.
         assert_eq!((m.free_prefixes, m.largest_free_block), (0, None));
     }

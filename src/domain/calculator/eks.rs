@@ -54,6 +54,8 @@ fn add_subnet(zone: &mut EksZone, r: &ResourceRecord) {
     let map = r.address_map();
     zone.free_prefixes = match (zone.free_prefixes, map) {
         (Some(sum), Some(m)) => Some(sum.saturating_add(m.free_prefixes)),
+        // An IPv6-only subnet has no /28s to count, and no map: it leaves the sum.
+        (sum, None) if r.address_family != Family::Ipv4 => sum,
         _ => None,
     };
     if let Some(m) = map {

@@ -175,6 +175,7 @@ fn update(
     let trend = trend(&samples);
     if let Some(last) = last_status {
         hold_in_breach(record, last, rules.recovery_margin_points);
+        hold_prefix_breach(record, last);
     }
     if let (Some(t), Some(horizon)) = (trend, rules.forecast_horizon_days) {
         forecast_warning(record, &t, horizon);
@@ -256,6 +257,40 @@ fn hold_in_breach(record: &mut ResourceRecord, last: Status, margin: f64) {
         // Out of CRITICAL; it may still be held at WARNING.
         hold_in_breach(record, Status::Warning, margin);
     }
+}
+
+/// Free /28 blocks a subnet needs above its floor to recover from a prefix breach:
+/// pods come and go every minute, and one block either way must not alert twice.
+pub const PREFIX_RECOVERY_MARGIN: u32 = 1;
+
+/// Hysteresis for the /28 floor: a subnet that was in breach last run stays WARNING
+/// while it has no more than [`PREFIX_RECOVERY_MARGIN`] blocks above its floor; and
+/// one whose map could not be read this run keeps WARNING, its headroom being unknown
+/// rather than recovered.
+fn hold_prefix_breach(record: &mut ResourceRecord, last: Status) {
+    let Some(floor) = record.thresholds.min_free_prefixes else {
+        return;
+    };
+    if !last.is_breach() || record.status >= Status::Warning {
+        return;
+    }
+    let detail = match record.address_map() {
+        Some(map) => {
+            let until = u32::from(floor).saturating_add(PREFIX_RECOVERY_MARGIN);
+            if map.free_prefixes > until {
+                return;
+            }
+            format!(
+                "{} free /28 blocks is within {PREFIX_RECOVERY_MARGIN} of floor {floor}: stays WARNING until more than {until}",
+                map.free_prefixes
+            )
+        }
+        None if record.map_unread() => {
+            "address map not read this run: stays WARNING until it is read".to_string()
+        }
+        None => return,
+    };
+    raise(record, Status::Warning, Rule::Hysteresis, detail);
 }
 
 /// Forecast: an OK resource whose growth reaches critical within `horizon` days.

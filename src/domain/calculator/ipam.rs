@@ -163,7 +163,7 @@ impl Listing {
 fn observation(r: ResourceCidr) -> IpamObservation {
     IpamObservation {
         ipam_pool_id: r.pool_id,
-        ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0)),
+        ip_usage_percent: r.ip_usage.map(|u| round_percent(u * 100.0) as f32),
         compliance_status: r.compliance_status,
         overlap_status: r.overlap_status,
         management_state: r.management_state,
@@ -172,8 +172,8 @@ fn observation(r: ResourceCidr) -> IpamObservation {
 }
 
 /// IPAM's and our utilization are more than [`DISAGREEMENT_POINTS`] apart.
-pub fn disagrees(theirs: Option<f64>, ours: Option<f64>) -> bool {
-    matches!((theirs, ours), (Some(t), Some(o)) if (t - o).abs() > DISAGREEMENT_POINTS)
+pub fn disagrees(theirs: Option<f32>, ours: Option<f64>) -> bool {
+    matches!((theirs, ours), (Some(t), Some(o)) if (f64::from(t) - o).abs() > DISAGREEMENT_POINTS)
 }
 
 /// The warning for IPAM's figure and ours being far apart, after `block` (a VPC

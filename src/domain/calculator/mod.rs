@@ -37,15 +37,15 @@ mod suppress;
 mod trend;
 mod vpc;
 
-use crate::domain::fast;
 use crate::domain::addresses::MappedSubnet;
+use crate::domain::fast;
 use crate::domain::inventory::{Inventory, Subnet, Tags, Vpc};
-use crate::domain::text::Text;
 pub use crate::domain::report::Calculated;
 use crate::domain::report::{
     AppliedThresholds, OverlapGroup, RecordSource, ResourceRecord, ResourceType, Summary,
     Suppression,
 };
+use crate::domain::text::Text;
 use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use rustc_hash::FxBuildHasher;
 use std::collections::{HashMap, HashSet};
@@ -129,12 +129,12 @@ pub fn calculate_with(
     }
     for s in subnets {
         let vpc = vpc_index.get(&subnet_vpc_key(&s)).map(|&i| &vpcs[i]);
-        let seen = subnet::SubnetContext {
+        let context = subnet::SubnetContext {
             managed: ipam.subnet_managed(&s, vpc),
             ipam_observed: ipam.subnet_observation(&s),
             mapped: maps.remove(&(s.region.clone(), s.id.clone())),
         };
-        resources.push(subnet::subnet_record(s, &run, seen));
+        resources.push(subnet::subnet_record(s, &run, context));
     }
     for pool in &pools {
         resources.push(pool::pool_record(pool, &run));
@@ -205,7 +205,8 @@ impl RunThresholds<'_> {
                 critical_percent: t.critical_percent,
                 min_free_addresses: t.min_free_addresses,
                 min_free_block: t.min_free_block,
-                min_free_prefixes: t.min_free_prefixes,
+                // Only where the /28 floor applies: set by the subnet's record.
+                min_free_prefixes: None,
                 source,
             },
             tag_warning,

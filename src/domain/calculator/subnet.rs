@@ -5,12 +5,15 @@ use super::ipam::{disagreement_warning, disagrees};
 use super::{allocation::percent, RunThresholds};
 use crate::domain::addresses::MappedSubnet;
 use crate::domain::cidr::{self, Family};
-use crate::domain::inventory::{Subnet, NAME_TAG};
+use crate::domain::inventory::{Subnet, Tags, NAME_TAG};
 use crate::domain::report::{
-    IpamObservation, KindDetails, Measure, RecordSource, ResourceRecord, ResourceType, Unit,
+    Addressing, IpamObservation, KindDetails, Measure, RecordSource, ResourceRecord, ResourceType,
+    Unit,
 };
 use crate::domain::text::Text;
-use crate::domain::thresholds::{free_prefixes_breach, Assessment, Rule, Status};
+use crate::domain::thresholds::{
+    free_prefixes_breach, Assessment, Rule, Status, TAG_MIN_FREE_PREFIXES,
+};
 use ipnet::IpNet;
 
 /// Addresses AWS keeps in every IPv4 subnet: network, router, DNS, future use, broadcast.
@@ -106,14 +109,21 @@ pub struct SubnetContext {
     pub mapped: Option<MappedSubnet>,
 }
 
+/// The /28 floor is about EKS: it applies to a subnet tagged for a cluster, or one
+/// that carries its own `ipam-monitor:min-free-prefixes` tag. Elsewhere (a /28 for a
+/// Transit Gateway attachment never has a free /28) it would be a permanent WARNING.
+fn prefix_floor_applies(tags: &Tags, eks_clusters: &[Text]) -> bool {
+    !eks_clusters.is_empty() || tags.get(TAG_MIN_FREE_PREFIXES).is_some()
+}
+
 /// A subnet's record.
-pub fn subnet_record(mut s: Subnet, run: &RunThresholds, seen: SubnetContext) -> ResourceRecord {
+pub fn subnet_record(mut s: Subnet, run: &RunThresholds, context: SubnetContext) -> ResourceRecord {
     let SubnetContext {
         managed,
         ipam_observed,
         mapped,
-    } = seen;
-    let t = run.for_tags(&s.tags);
+    } = context;
+    let mut t = run.for_tags(&s.tags);
     let mut warnings = std::mem::take(&mut s.warnings);
     warnings.extend(t.tag_warning);
 
@@ -129,24 +139,35 @@ pub fn subnet_record(mut s: Subnet, run: &RunThresholds, seen: SubnetContext) ->
     };
     let ipam_observed = ipam_observed.map(|mut o| {
         o.disagrees = disagrees(o.ip_usage_percent, utilization);
-        Box::new(o)
+        o
     });
     if let Some(o) = ipam_observed.as_ref().filter(|o| o.disagrees) {
         warnings.push(disagreement_warning(None, o, utilization));
     }
 
-    let address_map = mapped.map(|m| {
+    let map_unread = mapped.as_ref().is_some_and(|m| m.map.is_none());
+    let address_map = mapped.and_then(|m| {
         warnings.extend(m.warnings);
-        Box::new(m.map)
+        m.map
     });
+    let eks_clusters: Vec<Text> = s.tags.eks_clusters().map(Text::from).collect();
+    let floor = t
+        .thresholds
+        .min_free_prefixes
+        .filter(|_| prefix_floor_applies(&s.tags, &eks_clusters));
+    t.applied.min_free_prefixes = floor;
     if let Some(map) = &address_map {
-        if let Some(detail) =
-            free_prefixes_breach(t.thresholds.min_free_prefixes, map.free_prefixes)
-        {
+        if let Some(detail) = free_prefixes_breach(floor, map.free_prefixes) {
             assessment.raise(Status::Warning, Rule::MinFreePrefixes, detail);
         }
     }
-    let eks_clusters = s.tags.eks_clusters().map(Text::from).collect();
+    let addressing = (!eks_clusters.is_empty() || address_map.is_some() || map_unread).then(|| {
+        Box::new(Addressing {
+            eks_clusters,
+            address_map,
+            map_unread,
+        })
+    });
 
     let suppressed = run.suppression(&s.tags, &s.account_id);
     let mut cidrs = Vec::with_capacity(1 + s.ipv6_cidrs.len());
@@ -180,9 +201,8 @@ pub fn subnet_record(mut s: Subnet, run: &RunThresholds, seen: SubnetContext) ->
         cidr_blocks: Vec::new(),
         kind: KindDetails::Subnet {
             source: RecordSource::Ec2,
-            eks_clusters,
             ipam_observed,
-            address_map,
+            addressing,
         },
         warnings,
     }
