@@ -4,9 +4,8 @@
 //! only if the rule (fewest aligned blocks, 2^(28 − p) /28s in each) is right.
 
 use ipam_monitor::domain::addresses::{
-    CidrReservation, NetworkInterface, ReservationKind, SubnetAddresses,
+    address_map, CidrReservation, NetworkInterface, ReservationKind, SubnetAddresses,
 };
-use ipam_monitor::domain::calculator::address_map;
 use ipam_monitor::domain::holder::Holder;
 use ipnet::{IpNet, Ipv4Net};
 use proptest::prelude::*;

@@ -5,9 +5,8 @@
 
 use super::map::sdk_error;
 use crate::domain::addresses::{
-    CidrReservation, MappedSubnet, NetworkInterface, ReservationKind, SubnetAddresses,
+    address_map, CidrReservation, MappedSubnet, NetworkInterface, ReservationKind, SubnetAddresses,
 };
-use crate::domain::calculator::address_map;
 use crate::domain::cidr;
 use crate::domain::holder::Holder;
 use crate::domain::inventory::{AddressSweep, ScanError, Scope, Subnet};

@@ -31,9 +31,10 @@
 //! those on 100k subnets without maps).
 
 use ipam_monitor::domain::addresses::{
-    AddressMap, CidrReservation, MappedSubnet, NetworkInterface, ReservationKind, SubnetAddresses,
+    address_map, AddressMap, CidrReservation, MappedSubnet, NetworkInterface, ReservationKind,
+    SubnetAddresses,
 };
-use ipam_monitor::domain::calculator::{address_map, calculate_with, Suppressions};
+use ipam_monitor::domain::calculator::{calculate_with, Suppressions};
 use ipam_monitor::domain::holder::Holder;
 use ipam_monitor::domain::inventory::{
     AddressSweep, Connectivity, Inventory, Scope, ScopeInventory, Subnet, Tags, Vpc,

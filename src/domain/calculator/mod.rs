@@ -6,7 +6,8 @@
 //! 2. subnets are matched to their VPC, and every CIDR to what IPAM knows of it
 //!    ([`ipam`]);
 //! 3. each kind of record is measured and its thresholds applied ([`subnet`],
-//!    [`vpc`], [`pool`]); a subnet its owner's sweep mapped brings its address map;
+//!    [`vpc`], [`pool`]); a subnet its owner's sweep mapped brings its address map
+//!    ([`crate::domain::addresses`], made by the source as each scope returns);
 //! 4. VPC CIDRs that share addresses are grouped, and each group is a conflict only
 //!    when its VPCs can route to each other ([`overlaps`], [`routing`]);
 //! 5. what the team acknowledged leaves the alert ([`suppress`]);
@@ -16,12 +17,7 @@
 //! 7. when the run has a memory, [`remember`] compares each record with the last run's
 //!    state: hysteresis, the growth trend and forecast ([`trend`]), and what changed
 //!    since the last alert ([`history`]); then ranks and counts again.
-//!
-//! Beside the records: a subnet's address map, who holds its addresses and the free
-//! aligned /28 blocks left for EKS prefix delegation ([`address_map()`]), which the
-//! source applies as each scope's sweep returns.
 
-mod address_map;
 mod allocation;
 mod eks;
 mod history;
@@ -50,7 +46,6 @@ use crate::domain::thresholds::{Status, ThresholdSource, Thresholds};
 use rustc_hash::FxBuildHasher;
 use std::collections::{HashMap, HashSet};
 
-pub use address_map::address_map;
 pub use history::{days_text, mark_told, remember, HistoryRules, RunMark};
 pub use ipam::DISAGREEMENT_POINTS;
 pub use ipam_only::available_from_usage;

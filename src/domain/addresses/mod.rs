@@ -1,8 +1,12 @@
 //! Address maps: what a scope's address sweep found in each subnet it mapped (the
 //! interfaces, their addresses and prefixes, the CIDR reservations), and the map made
-//! of it ([`crate::domain::calculator::address_map`]). The source turns each subnet's
+//! of it ([`address_map`], in `map.rs`). The source turns each subnet's
 //! findings into its map as the sweep returns, so a run keeps one small map per
 //! subnet rather than every interface of the organization.
+
+mod map;
+
+pub use map::address_map;
 
 use crate::domain::holder::Holder;
 use crate::domain::text::Text;
