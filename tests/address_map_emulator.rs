@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::Emulator;
+use common::{by_name, Emulator};
 use ipam_monitor::app::config::{AddressMapMode, Config, FailOn, RegionSelection};
 use ipam_monitor::app::handler::App;
 use ipam_monitor::domain::holder::Holder;
@@ -42,11 +42,14 @@ async fn run(emu: &Emulator, mode: AddressMapMode, thresholds: Thresholds) -> Re
         .report
 }
 
-fn by_name<'a>(r: &'a Report, name: &str) -> &'a ResourceRecord {
-    r.resources
-        .iter()
-        .find(|x| x.name.as_deref() == Some(name))
-        .unwrap_or_else(|| panic!("{name} not in report"))
+/// The address sweep's calls since the counts were reset: DescribeNetworkInterfaces
+/// and GetSubnetCidrReservations (`None`: not called).
+fn map_calls(emu: &Emulator) -> (Option<u64>, Option<u64>) {
+    let counts = emu.request_counts();
+    (
+        counts.get("ec2:DescribeNetworkInterfaces").copied(),
+        counts.get("ec2:GetSubnetCidrReservations").copied(),
+    )
 }
 
 #[tokio::test]
@@ -125,17 +128,7 @@ async fn eks_mode_maps_the_cluster_subnets_with_hand_computed_free_prefixes() {
     );
 
     // One filtered sweep for the scope, one reservation call per cluster subnet.
-    let counts = emu.request_counts();
-    assert_eq!(
-        counts.get("ec2:DescribeNetworkInterfaces"),
-        Some(&1),
-        "{counts:?}"
-    );
-    assert_eq!(
-        counts.get("ec2:GetSubnetCidrReservations"),
-        Some(&2),
-        "{counts:?}"
-    );
+    assert_eq!(map_calls(&emu), (Some(1), Some(2)));
 }
 
 #[tokio::test]
@@ -160,17 +153,7 @@ async fn all_mode_maps_every_subnet_and_off_makes_no_call() {
             .free_prefixes,
         1
     );
-    let counts = emu.request_counts();
-    assert_eq!(
-        counts.get("ec2:DescribeNetworkInterfaces"),
-        Some(&1),
-        "{counts:?}"
-    );
-    assert_eq!(
-        counts.get("ec2:GetSubnetCidrReservations"),
-        Some(&2),
-        "{counts:?}"
-    );
+    assert_eq!(map_calls(&emu), (Some(1), Some(2)));
 
     emu.reset_request_counts();
     let off = run(&emu, AddressMapMode::Off, Thresholds::default()).await;
@@ -178,15 +161,5 @@ async fn all_mode_maps_every_subnet_and_off_makes_no_call() {
     // The cluster view needs no map: it still sums up the zones' free addresses.
     assert_eq!(off.outcome.eks_clusters[0].zones[0].free_prefixes, None);
     assert_eq!(off.outcome.eks_clusters[0].zones[0].free_addresses, 205);
-    let counts = emu.request_counts();
-    assert_eq!(
-        counts.get("ec2:DescribeNetworkInterfaces"),
-        None,
-        "{counts:?}"
-    );
-    assert_eq!(
-        counts.get("ec2:GetSubnetCidrReservations"),
-        None,
-        "{counts:?}"
-    );
+    assert_eq!(map_calls(&emu), (None, None));
 }

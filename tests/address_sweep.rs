@@ -13,23 +13,14 @@ use aws_sdk_ec2::operation::get_subnet_cidr_reservations::GetSubnetCidrReservati
 use aws_sdk_ec2::types as ec2;
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, Rule, RuleMode};
-use ec2_mocks::{ec2_error, mocked, tag};
+use ec2_mocks::{
+    ec2_error, mocked, production_config, scope, tag, ACCOUNT, REGION, SHARING_ACCOUNT,
+};
 use ipam_monitor::domain::addresses::{HolderUsage, MappedSubnet, Usage};
 use ipam_monitor::domain::holder::Holder;
-use ipam_monitor::domain::inventory::{Scope, ScopeInventory};
+use ipam_monitor::domain::inventory::ScopeInventory;
 use ipam_monitor::source::addresses::AddressMapMode;
 use ipam_monitor::source::ec2::scan_region_with;
-
-const ACCOUNT: &str = "111122223333";
-const SHARING_ACCOUNT: &str = "444455556666";
-const REGION: &str = "eu-west-1";
-
-fn scope() -> Scope {
-    Scope {
-        account_id: ACCOUNT.into(),
-        region: REGION.into(),
-    }
-}
 
 /// A subnet tagged for EKS cluster `prod`, one without a cluster tag, and a cluster
 /// subnet shared into the account by another (its owner maps it, not this scope).
@@ -130,6 +121,15 @@ fn reservations_of(
         })
 }
 
+/// A scan of the scope over the mock `rules` with address maps in `mode`; the scope
+/// itself is always read (what a sweep costs is its maps, never the scope).
+async fn scan(mode: AddressMapMode, rules: &[&Rule]) -> ScopeInventory {
+    let client = mocked(RuleMode::MatchAny, rules);
+    scan_region_with(&client, &scope(), mode, None)
+        .await
+        .expect("the scope itself is read")
+}
+
 fn mapped<'a>(inv: &'a ScopeInventory, subnet: &str) -> &'a MappedSubnet {
     inv.addresses
         .subnets
@@ -185,14 +185,11 @@ async fn eks_mode_filters_by_the_accounts_own_cluster_subnets_and_reads_every_pa
             ("10.0.0.300/27", ec2::SubnetCidrReservationType::Explicit),
         ],
     );
-    let client = mocked(
-        RuleMode::MatchAny,
+    let inv = scan(
+        AddressMapMode::Eks,
         &[&no_vpcs(), &subnets(), &first, &second, &reservations],
-    );
-
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks, None)
-        .await
-        .expect("scan succeeds");
+    )
+    .await;
     assert!(
         inv.addresses.errors.is_empty(),
         "{:?}",
@@ -253,14 +250,11 @@ async fn all_mode_sweeps_unfiltered_and_keeps_only_the_accounts_own_subnets() {
                 .build()
         });
     let reservations = reservations_of("subnet-eks", vec![]);
-    let client = mocked(
-        RuleMode::MatchAny,
+    let inv = scan(
+        AddressMapMode::All,
         &[&no_vpcs(), &subnets(), &sweep, &reservations],
-    );
-
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::All, None)
-        .await
-        .expect("scan succeeds");
+    )
+    .await;
     let ids: Vec<&str> = inv
         .addresses
         .subnets
@@ -299,11 +293,7 @@ async fn a_denied_interface_sweep_keeps_the_subnets_and_their_counts() {
             "not authorized: ec2:DescribeNetworkInterfaces",
         )
     });
-    let client = mocked(RuleMode::MatchAny, &[&no_vpcs(), &subnets(), &denied]);
-
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks, None)
-        .await
-        .expect("the scope itself is read");
+    let inv = scan(AddressMapMode::Eks, &[&no_vpcs(), &subnets(), &denied]).await;
     assert_eq!(inv.subnets.len(), 3);
     assert!(inv.subnets.iter().all(|s| s.available_ips == Some(200)));
     let e = &inv.addresses.errors[0];
@@ -337,14 +327,11 @@ async fn a_denied_reservation_call_maps_the_subnet_without_reservations() {
             "not authorized: ec2:GetSubnetCidrReservations",
         )
     });
-    let client = mocked(
-        RuleMode::MatchAny,
+    let inv = scan(
+        AddressMapMode::Eks,
         &[&no_vpcs(), &subnets(), &sweep, &denied],
-    );
-
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks, None)
-        .await
-        .expect("scan succeeds");
+    )
+    .await;
     // Mapped without its reservations, and it says so: explicit ones count as free.
     let eks = mapped(&inv, "subnet-eks");
     let map = eks.map.as_ref().expect("mapped from its interfaces");
@@ -367,10 +354,7 @@ async fn a_denied_reservation_call_maps_the_subnet_without_reservations() {
 #[tokio::test]
 async fn off_and_no_cluster_subnet_make_no_call() {
     // No DescribeNetworkInterfaces rule: a call would fail the test's mock client.
-    let client = mocked(RuleMode::MatchAny, &[&no_vpcs(), &subnets()]);
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Off, None)
-        .await
-        .expect("scan succeeds");
+    let inv = scan(AddressMapMode::Off, &[&no_vpcs(), &subnets()]).await;
     assert_eq!(inv.addresses, Default::default());
 
     let untagged = mock!(Client::describe_subnets).then_output(|| {
@@ -386,10 +370,7 @@ async fn off_and_no_cluster_subnet_make_no_call() {
             )
             .build()
     });
-    let client = mocked(RuleMode::MatchAny, &[&no_vpcs(), &untagged]);
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks, None)
-        .await
-        .expect("scan succeeds");
+    let inv = scan(AddressMapMode::Eks, &[&no_vpcs(), &untagged]).await;
     assert_eq!(inv.addresses, Default::default());
 }
 
@@ -443,14 +424,11 @@ async fn a_sweep_takes_one_call_per_thousand_interfaces() {
             )
             .build()
     });
-    let client = mocked(
-        RuleMode::MatchAny,
+    let inv = scan(
+        AddressMapMode::Eks,
         &[&no_vpcs(), &wide, &pages, &reservations],
-    );
-
-    let inv = scan_region_with(&client, &scope(), AddressMapMode::Eks, None)
-        .await
-        .expect("scan succeeds");
+    )
+    .await;
     assert_eq!(served.load(Ordering::SeqCst), 3);
     let m = mapped(&inv, "subnet-eks").map.as_ref().unwrap();
     assert_eq!((m.interfaces, m.ipv4_addresses), (2_500, 2_500));
@@ -468,16 +446,7 @@ async fn a_sweep_not_done_in_time_leaves_its_subnets_unmapped() {
             open.push(socket);
         }
     });
-    let conf = aws_sdk_ec2::Config::builder()
-        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-        .region(aws_sdk_ec2::config::Region::new(REGION))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "AKID", "secret", None, None, "test",
-        ))
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .timeout_config(ipam_monitor::aws::setup::timeout_config())
-        .build();
-    let client = Client::from_conf(conf);
+    let client = Client::from_conf(production_config(port));
     let cluster_subnet = ipam_monitor::domain::inventory::Subnet {
         id: "subnet-eks".into(),
         vpc_id: "vpc-1".into(),

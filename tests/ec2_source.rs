@@ -11,27 +11,19 @@ use aws_sdk_ec2::types as ec2;
 use aws_sdk_ec2::Client;
 use aws_smithy_mocks::{mock, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use ec2_mocks::{ec2_error, mocked, mocked_exactly, net, tag, tags, throttled};
+use ec2_mocks::{
+    ec2_error, mocked, mocked_exactly, net, production_config, scope, tag, tags, throttled,
+    ACCOUNT, REGION, SHARING_ACCOUNT,
+};
 use ipam_monitor::domain::inventory::{ScanError, Scope, ScopeInventory, Subnet, Tags, Vpc};
 use ipam_monitor::source::ec2::{list_regions, scan_region, scope_client, PAGE_SIZE};
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-const ACCOUNT: &str = "111122223333";
-const SHARING_ACCOUNT: &str = "444455556666";
-const REGION: &str = "eu-west-1";
-
 // ---------------------------------------------------------------------------------
 // Fixtures
 // ---------------------------------------------------------------------------------
-
-fn scope() -> Scope {
-    Scope {
-        account_id: ACCOUNT.to_string(),
-        region: REGION.to_string(),
-    }
-}
 
 fn v4_assoc(n: u32, cidr: &str, state: ec2::VpcCidrBlockStateCode) -> ec2::VpcCidrBlockAssociation {
     ec2::VpcCidrBlockAssociation::builder()
@@ -1503,18 +1495,7 @@ async fn connection_refused_is_the_scopes_error_naming_the_call() {
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    // The production settings: the clients' timeouts, adaptive retries, 5 attempts.
-    let conf = aws_sdk_ec2::Config::builder()
-        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
-        .region(aws_sdk_ec2::config::Region::new(REGION))
-        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
-            "AKID", "secret", None, None, "test",
-        ))
-        .endpoint_url(format!("http://127.0.0.1:{port}"))
-        .timeout_config(ipam_monitor::aws::setup::timeout_config())
-        .retry_config(ipam_monitor::aws::setup::retry_config(Default::default()))
-        .build();
-    let client = scope_client(&conf, &scope(), None);
+    let client = scope_client(&production_config(port), &scope(), None);
     // The guard only keeps a regression from hanging the test.
     let err = tokio::time::timeout(Duration::from_secs(60), scan_region(&client, &scope()))
         .await

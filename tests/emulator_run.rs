@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Emulator;
+use common::{by_name, Emulator};
 use ipam_monitor::app::config::{Config, FailOn, RegionSelection};
 use ipam_monitor::app::handler::App;
 use ipam_monitor::domain::report::{OverlapRouting, Report, ResourceRecord};
@@ -40,13 +40,6 @@ async fn run(emu: &Emulator, config: Config, event: Value) -> Report {
         .await
         .expect("run completes")
         .report
-}
-
-fn by_name<'a>(r: &'a Report, name: &str) -> &'a ResourceRecord {
-    r.resources
-        .iter()
-        .find(|x| x.name.as_deref() == Some(name))
-        .unwrap_or_else(|| panic!("{name} not in report"))
 }
 
 #[tokio::test]

@@ -759,3 +759,18 @@ pub fn describe(inv: &Inventory) -> String {
         inv.resource_cidrs.len()
     )
 }
+
+/// A field of /proc/self/status in kB (`VmRSS`, `VmHWM`); 0 where it is missing.
+pub fn status_kb(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// kB as MB.
+pub fn mb(kb: u64) -> f64 {
+    kb as f64 / 1024.0
+}

@@ -280,7 +280,8 @@ impl Default for Connectivity {
 /// The address sweep of one scope (`ADDRESS_MAP`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AddressSweep {
-    /// One entry per subnet the sweep mapped.
+    /// One entry per subnet the sweep was to map; without a map where it failed or
+    /// ran out of time.
     pub subnets: Vec<MappedSubnet>,
     /// DescribeNetworkInterfaces or GetSubnetCidrReservations calls that failed; a
     /// failed interface sweep leaves the scope's subnets unmapped, with their address

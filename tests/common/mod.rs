@@ -132,3 +132,14 @@ impl Emulator {
         self.control("POST", "/_emulator/requests/reset");
     }
 }
+
+/// The record a report has for the resource named `name` (its Name tag).
+pub fn by_name<'a>(
+    r: &'a ipam_monitor::domain::report::Report,
+    name: &str,
+) -> &'a ipam_monitor::domain::report::ResourceRecord {
+    r.resources
+        .iter()
+        .find(|x| x.name.as_deref() == Some(name))
+        .unwrap_or_else(|| panic!("{name} not in report"))
+}

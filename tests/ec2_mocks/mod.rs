@@ -9,9 +9,37 @@ use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
-use ipam_monitor::domain::inventory::Tags;
+use ipam_monitor::domain::inventory::{Scope, Tags};
 use ipnet::IpNet;
 use std::time::Duration;
+
+/// The account and region the adapter tests scan, and an account that shares
+/// resources into it through AWS RAM.
+pub const ACCOUNT: &str = "111122223333";
+pub const SHARING_ACCOUNT: &str = "444455556666";
+pub const REGION: &str = "eu-west-1";
+
+pub fn scope() -> Scope {
+    Scope {
+        account_id: ACCOUNT.to_string(),
+        region: REGION.to_string(),
+    }
+}
+
+/// An EC2 client configuration with the production SDK settings (the clients'
+/// timeouts, adaptive retries, 5 attempts) for an endpoint on a loopback `port`.
+pub fn production_config(port: u16) -> aws_sdk_ec2::Config {
+    aws_sdk_ec2::Config::builder()
+        .behavior_version(aws_sdk_ec2::config::BehaviorVersion::latest())
+        .region(aws_sdk_ec2::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_ec2::config::Credentials::new(
+            "AKID", "secret", None, None, "test",
+        ))
+        .endpoint_url(format!("http://127.0.0.1:{port}"))
+        .timeout_config(ipam_monitor::aws::setup::timeout_config())
+        .retry_config(ipam_monitor::aws::setup::retry_config(Default::default()))
+        .build()
+}
 
 /// A client over the mock rules. Retries are real (standard mode, 3 attempts) but the
 /// backoff is 1 ms so throttling tests are fast and deterministic. The scope's

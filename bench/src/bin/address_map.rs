@@ -42,7 +42,7 @@ use ipam_monitor::domain::inventory::{
 use ipam_monitor::domain::report::json_len;
 use ipam_monitor::domain::thresholds::{Rule, ThresholdSource, Thresholds};
 use ipam_monitor::store::codec::{archive_records, archive_run};
-use ipam_monitor_bench::{report, Rng};
+use ipam_monitor_bench::{mb, report, status_kb, Rng};
 use ipnet::{IpNet, Ipv4Net};
 use std::hint::black_box;
 use std::net::Ipv4Addr;
@@ -57,20 +57,6 @@ const SUBNETS_PER_VPC: usize = 100;
 const EKS_VPCS: usize = 4;
 const INTERFACES_PER_SCOPE: usize = 20_000;
 const MIN_FREE_PREFIXES: u16 = 2;
-
-/// A field of /proc/self/status in kB.
-fn status_kb(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn mb(kb: u64) -> f64 {
-    kb as f64 / 1024.0
-}
 
 /// A random address of `subnet` past AWS's first four (the broadcast may come up:
 /// hostile answers are part of the load).

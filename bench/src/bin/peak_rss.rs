@@ -28,22 +28,8 @@ use ipam_monitor::sinks::downstream::{ChunkPlan, MAX_ASYNC_PAYLOAD_BYTES};
 use ipam_monitor::sinks::metrics::{flatten, metric_groups, MetricPolicy};
 use ipam_monitor::sinks::sns::compose_changes;
 use ipam_monitor::store::codec::{archive_records, archive_run, decode_state, encode_state};
-use ipam_monitor_bench::{describe, organization, report, thresholds, OrgSpec, Rng};
+use ipam_monitor_bench::{describe, mb, organization, report, status_kb, thresholds, OrgSpec, Rng};
 use std::time::{Duration, Instant};
-
-/// A field of /proc/self/status in kB.
-fn status_kb(field: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn mb(kb: u64) -> f64 {
-    kb as f64 / 1024.0
-}
 
 fn stage(name: &str, started: Instant) {
     println!(
